@@ -1,0 +1,307 @@
+/**
+ * The signalling protocol: every protoo request and notification between a
+ * peer and the server, and the HTTP broadcaster API, as TypeScript types.
+ *
+ * This module holds types only. The server, the web client and the load
+ * tester import it with `import type`, so a renamed method or field fails to
+ * compile everywhere at once. PROTOCOL.md is checked against it by a test.
+ *
+ * Wire format: protoo over WebSocket (subprotocol `protoo`), URL
+ * `wss://host:port/?roomId=<id>&peerId=<id>`. Shapes follow mediasoup-demo's
+ * JavaScript client, the de-facto reference of the mediasoup ecosystem, so
+ * clients and bots written for it work unchanged. Additions of ours are new
+ * methods or optional fields.
+ */
+import type { types as ms } from 'mediasoup';
+
+export type RoomId = string;
+export type PeerId = string;
+
+/** Allowed characters and length of roomId and peerId (checked at WebSocket upgrade). */
+export const ID_PATTERN_SOURCE = '^[A-Za-z0-9_.~-]{1,64}$';
+
+/** What a client says about itself; shown to other peers, never trusted. */
+export type PeerDevice = {
+	flag?: string;
+	name?: string;
+	version?: string;
+};
+
+/** A peer as other peers see it (join response, `newPeer`). */
+export type PeerInfo = {
+	id: PeerId;
+	displayName: string;
+	device: PeerDevice;
+};
+
+/** Free-form application data attached to producers; forwarded to consumers. */
+export type ClientAppData = Record<string, unknown>;
+
+/** appData of a consumer as delivered in `newConsumer`: the producer's appData plus its owner. */
+export type ConsumerAppData = ClientAppData & { peerId: PeerId };
+
+// ---------------------------------------------------------------------------
+// Requests from a peer to the server: method → request data, response data.
+// ---------------------------------------------------------------------------
+
+export type JoinRequest = {
+	displayName: string;
+	device?: PeerDevice;
+	/** Without it the peer receives no consumers (it only sends). */
+	rtpCapabilities?: ms.RtpCapabilities;
+	/** Without it the peer receives no data consumers. */
+	sctpCapabilities?: ms.SctpCapabilities;
+};
+
+export type CreateWebRtcTransportRequest = {
+	forceTcp?: boolean;
+	/** mediasoup-demo's JavaScript client sends these two. */
+	producing?: boolean;
+	consuming?: boolean;
+	/** Enables SCTP (data channels) on the transport. */
+	sctpCapabilities?: ms.SctpCapabilities;
+	/** mediasoup-demo's TypeScript client sends the direction here instead. */
+	appData?: { direction?: 'producer' | 'consumer' } & ClientAppData;
+};
+
+export type CreateWebRtcTransportResponse = {
+	id: string;
+	iceParameters: ms.IceParameters;
+	iceCandidates: ms.IceCandidate[];
+	dtlsParameters: ms.DtlsParameters;
+	sctpParameters?: ms.SctpParameters;
+};
+
+export type ProduceRequest = {
+	transportId: string;
+	kind: ms.MediaKind;
+	rtpParameters: ms.RtpParameters;
+	/** e.g. `{ source: 'webcam' | 'mic' | 'screen' | 'screen-audio' }`; given to consumers. */
+	appData?: ClientAppData;
+	/** Start paused (a muted microphone). */
+	paused?: boolean;
+};
+
+export type ProduceDataRequest = {
+	transportId: string;
+	sctpStreamParameters: ms.SctpStreamParameters;
+	label?: string;
+	protocol?: string;
+	appData?: ClientAppData;
+};
+
+export type ProducerIdData = { producerId: string };
+export type ConsumerIdData = { consumerId: string };
+
+export type SetConsumerPreferredLayersData = {
+	consumerId: string;
+	spatialLayer: number;
+	temporalLayer?: number;
+};
+
+export type SetConsumerPriorityData = {
+	consumerId: string;
+	/** 1 (lowest) to 255. */
+	priority: number;
+};
+
+export type ChangeDisplayNameData = { displayName: string };
+
+/**
+ * Methods a peer may send as protoo notifications. They are also accepted as
+ * protoo requests (mediasoup-demo's JavaScript client sends them so), and
+ * then answered with empty response data.
+ */
+export type NotificationsFromPeer = {
+	closeProducer: ProducerIdData;
+	pauseProducer: ProducerIdData;
+	resumeProducer: ProducerIdData;
+	pauseConsumer: ConsumerIdData;
+	resumeConsumer: ConsumerIdData;
+	setConsumerPreferredLayers: SetConsumerPreferredLayersData;
+	setConsumerPriority: SetConsumerPriorityData;
+	requestConsumerKeyFrame: ConsumerIdData;
+	changeDisplayName: ChangeDisplayNameData;
+};
+
+export type RequestsFromPeer = {
+	/** Response: the router's RTP capabilities, to load a mediasoup-client Device. */
+	getRouterRtpCapabilities: { data: Record<string, never> | undefined; response: ms.RtpCapabilities };
+	/** May come before or after the transports are created. */
+	join: { data: JoinRequest; response: { peers: PeerInfo[] } };
+	createWebRtcTransport: { data: CreateWebRtcTransportRequest; response: CreateWebRtcTransportResponse };
+	connectWebRtcTransport: { data: { transportId: string; dtlsParameters: ms.DtlsParameters }; response: Record<string, never> };
+	/** Response: the new ICE parameters object itself. */
+	restartIce: { data: { transportId: string }; response: ms.IceParameters };
+	produce: { data: ProduceRequest; response: { id: string } };
+	produceData: { data: ProduceDataRequest; response: { id: string } };
+	getTransportStats: { data: { transportId: string }; response: ms.WebRtcTransportStat[] };
+	getProducerStats: { data: ProducerIdData; response: ms.ProducerStat[] };
+	getConsumerStats: { data: ConsumerIdData; response: ms.ConsumerStat[] };
+	getDataProducerStats: { data: { dataProducerId: string }; response: ms.DataProducerStat[] };
+	getDataConsumerStats: { data: { dataConsumerId: string }; response: ms.DataConsumerStat[] };
+} & {
+	[M in keyof NotificationsFromPeer]: { data: NotificationsFromPeer[M]; response: Record<string, never> };
+};
+
+export type RequestMethod = keyof RequestsFromPeer;
+export type RequestData<M extends RequestMethod> = RequestsFromPeer[M]['data'];
+export type ResponseData<M extends RequestMethod> = RequestsFromPeer[M]['response'];
+export type PeerNotificationMethod = keyof NotificationsFromPeer;
+
+// ---------------------------------------------------------------------------
+// Requests from the server to a peer. The peer accepts once it is ready to
+// receive; the server resumes the (paused) consumer only then.
+// ---------------------------------------------------------------------------
+
+export type NewConsumerData = {
+	/** The peer (or broadcaster) that owns the producer. */
+	peerId: PeerId;
+	producerId: string;
+	id: string;
+	kind: ms.MediaKind;
+	rtpParameters: ms.RtpParameters;
+	type: ms.ConsumerType;
+	appData: ConsumerAppData;
+	producerPaused: boolean;
+};
+
+export type NewDataConsumerData = {
+	peerId: PeerId;
+	dataProducerId: string;
+	id: string;
+	sctpStreamParameters: ms.SctpStreamParameters;
+	label: string;
+	protocol: string;
+	appData: ConsumerAppData;
+};
+
+export type RequestsFromServer = {
+	newConsumer: { data: NewConsumerData; response: unknown };
+	newDataConsumer: { data: NewDataConsumerData; response: unknown };
+};
+
+// ---------------------------------------------------------------------------
+// Notifications from the server to a peer.
+// ---------------------------------------------------------------------------
+
+export type NotificationsFromServer = {
+	newPeer: PeerInfo;
+	peerClosed: { peerId: PeerId };
+	peerDisplayNameChanged: { peerId: PeerId; displayName: string; oldDisplayName: string };
+	producerScore: { producerId: string; score: ms.ProducerScore[] };
+	consumerScore: { consumerId: string; score: ms.ConsumerScore };
+	consumerPaused: ConsumerIdData;
+	consumerResumed: ConsumerIdData;
+	/** `null` layers: the consumer forwards nothing (paused, or no layer fits). */
+	consumerLayersChanged: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
+	consumerClosed: ConsumerIdData;
+	dataConsumerClosed: { dataConsumerId: string };
+	/** The dominant speaker (ActiveSpeakerObserver); `null` when nobody speaks. */
+	activeSpeaker: { peerId: PeerId | null };
+	/** Peers whose audio is above the threshold, loudest first, volume in dBov (-127..0). Empty on silence. */
+	speakingPeers: { peerVolumes: { peerId: PeerId; volume: number }[] };
+	/**
+	 * Ours: the server lost this peer's media (its worker died) or replaced
+	 * its session; the client should reconnect and join again. The server
+	 * closes the WebSocket right after.
+	 */
+	reconnectRequired: { reason: 'worker-died' | 'server-shutdown' | 'session-replaced' };
+};
+
+export type NotificationMethod = keyof NotificationsFromServer;
+
+/** protoo error codes used in rejections (`errorCode` of the response). */
+export const ErrorCode = {
+	/** Malformed request data; `errorReason` names the field. */
+	badRequest: 400,
+	/** The id exists but belongs to another peer, or the peer may not do this. */
+	forbidden: 403,
+	/** No such transport/producer/consumer of this peer. */
+	notFound: 404,
+	/** Unknown method. */
+	unknownMethod: 405,
+	/** Wrong state, e.g. `join` twice or `produce` before `join`. */
+	conflict: 409,
+	/** Request larger than `signalling.maxMessageBytes`. */
+	tooLarge: 413,
+	/** A configured limit (peers per room, producers per peer…) is reached. */
+	limitReached: 429,
+	/** mediasoup refused the operation (e.g. unsupported codec); `errorReason` says why. */
+	mediaError: 422,
+	internal: 500,
+} as const;
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// ---------------------------------------------------------------------------
+// HTTP API (JSON). Mounted at /api/rooms and, for mediasoup-demo's
+// broadcaster tools, also at /rooms.
+// ---------------------------------------------------------------------------
+
+export type RoomSummary = {
+	id: RoomId;
+	createdAt: string;
+	peers: number;
+	broadcasters: number;
+	producers: number;
+	consumers: number;
+	/** Workers carrying this room's routers (one unless it has spread). */
+	workerPids: number[];
+};
+
+export type HttpApi = {
+	/** GET /api/rooms */
+	listRooms: { response: { rooms: RoomSummary[] } };
+	/** GET /api/rooms/:roomId — the room's router RTP capabilities (creates the room). */
+	getRoom: { response: ms.RtpCapabilities };
+	/** POST /api/rooms/:roomId/broadcasters */
+	createBroadcaster: {
+		body: { id: PeerId; displayName: string; device?: PeerDevice; rtpCapabilities?: ms.RtpCapabilities };
+		response: { peers: (PeerInfo & { producers: { id: string; kind: ms.MediaKind }[] })[] };
+	};
+	/** DELETE /api/rooms/:roomId/broadcasters/:broadcasterId */
+	deleteBroadcaster: { response: Record<string, never> };
+	/** POST /api/rooms/:roomId/broadcasters/:broadcasterId/transports */
+	createPlainTransport: {
+		body: {
+			type?: 'plain';
+			/** Learn the remote address from the first packet received (default true). */
+			comedia?: boolean;
+			/** RTP and RTCP on one port (default true). */
+			rtcpMux?: boolean;
+			enableSrtp?: boolean;
+			srtpCryptoSuite?: ms.SrtpCryptoSuite;
+		};
+		response: { id: string; ip: string; port: number; rtcpPort?: number; srtpParameters?: ms.SrtpParameters };
+	};
+	/** POST …/transports/:transportId/connect — needed without comedia, or to give SRTP keys. */
+	connectPlainTransport: {
+		body: { ip?: string; port?: number; rtcpPort?: number; srtpParameters?: ms.SrtpParameters };
+		response: Record<string, never>;
+	};
+	/** POST …/transports/:transportId/producers */
+	createProducer: {
+		body: { kind: ms.MediaKind; rtpParameters: ms.RtpParameters; paused?: boolean; appData?: ClientAppData };
+		response: { id: string };
+	};
+	/** POST …/transports/:transportId/consume?producerId=… (or producerId in the body) */
+	createConsumer: {
+		body: { producerId?: string; paused?: boolean };
+		response: { id: string; producerId: string; kind: ms.MediaKind; rtpParameters: ms.RtpParameters; type: ms.ConsumerType };
+	};
+	/** POST …/consumers/:consumerId/resume and …/consumers/:consumerId/request-key-frame */
+	consumerAction: { response: Record<string, never> };
+};
+
+/** Body of every HTTP error response. */
+export type HttpError = { error: string };
+
+/** GET /healthz */
+export type HealthReport = {
+	status: 'ok' | 'degraded' | 'shutting-down';
+	workers: { pid: number; alive: boolean; routers: number; consumers: number }[];
+	expectedWorkers: number;
+	rooms: number;
+	peers: number;
+	uptimeSeconds: number;
+};
