@@ -202,11 +202,17 @@ export type NotificationsFromServer = {
 	/** Peers whose audio is above the threshold, loudest first, volume in dBov (-127..0). Empty on silence. */
 	speakingPeers: { peerVolumes: { peerId: PeerId; volume: number }[] };
 	/**
-	 * Ours: the server lost this peer's media (its worker died) or replaced
-	 * its session; the client should reconnect and join again. The server
-	 * closes the WebSocket right after.
+	 * Ours: the server lost this peer's media (its worker died) or is shutting
+	 * down; the client should reconnect and join again (after a short delay).
+	 * The server closes the WebSocket right after.
 	 */
-	reconnectRequired: { reason: 'worker-died' | 'server-shutdown' | 'session-replaced' };
+	reconnectRequired: { reason: 'worker-died' | 'server-shutdown' };
+	/**
+	 * Ours: another connection joined with this peerId (a reconnect, or the
+	 * same link opened twice) and replaced this session. The client must NOT
+	 * reconnect automatically. The server closes the WebSocket right after.
+	 */
+	sessionReplaced: Record<string, never>;
 };
 
 export type NotificationMethod = keyof NotificationsFromServer;
