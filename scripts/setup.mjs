@@ -2,7 +2,7 @@
 // Idempotent set-up, run by `npm start` and `npm test`: installs what is
 // missing and rebuilds only what changed. Usage:
 //   node scripts/setup.mjs [--for start|test]
-// Uses Node's standard library only: it runs before `npm ci`.
+// Uses Node's standard library only: it runs before the npm dependencies are installed.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,15 +43,15 @@ function stamped(name, inputs, step) {
 }
 
 function ensureNodeModules() {
-	const lockfile = existsSync(join(projectDir, 'package-lock.json')) ? 'package-lock.json' : 'package.json';
 	const stampPath = join(stampsDir, 'npm');
-	const hash = hashPaths([join(projectDir, lockfile), join(projectDir, 'package.json')]) + process.versions.node;
+	const inputs = ['package.json', 'package-lock.json'].map((name) => join(projectDir, name));
+	const hash = hashPaths(inputs) + process.versions.node;
 	if (readStamp(stampPath) === hash && existsSync(join(projectDir, 'node_modules', 'mediasoup'))) return;
-	log(lockfile === 'package-lock.json' ? 'installing npm dependencies (npm ci)' : 'installing npm dependencies (npm install)');
-	// Any value makes mediasoup's postinstall skip its download; the worker is built below.
-	const env = { MEDIASOUP_WORKER_BIN: 'built-by-scripts/setup.mjs' };
-	const args = lockfile === 'package-lock.json' ? ['ci'] : ['install'];
-	run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: projectDir, env });
+	log('installing npm dependencies');
+	// `npm install` rather than `npm ci`: it installs what package-lock.json pins just the same, and
+	// tolerates lockfiles that lack other platforms' optional packages (some registry mirrors omit them).
+	// Any MEDIASOUP_WORKER_BIN makes mediasoup's postinstall skip its download; the worker is built below.
+	run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: projectDir, env: { MEDIASOUP_WORKER_BIN: 'built-by-scripts/setup.mjs' } });
 	mkdirSync(stampsDir, { recursive: true });
 	writeFileSync(stampPath, `${hash}\n`);
 }
