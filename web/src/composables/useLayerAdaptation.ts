@@ -1,0 +1,102 @@
+/**
+ * Feeds the layer policy (lib/layers.ts): remote video tiles report their
+ * size and visibility here; changes are coalesced, planned, and sent.
+ */
+import { onScopeDispose, watch } from 'vue';
+import { estimateTopLayerHeight, planAll } from '../lib/layers.js';
+import type { ConsumerPlan, TileReport } from '../lib/layers.js';
+import type { Room } from './useRoom.js';
+
+export type TileGeometry = {
+	/** Device pixels. */
+	width: number;
+	height: number;
+	visible: boolean;
+	/** Height of the frames being decoded (video.videoHeight). */
+	decodedHeight: number;
+};
+
+/** Coalesces bursts (a window being resized, a layout switch) into one plan. */
+const SETTLE_MS = 150;
+
+export function useLayerAdaptation(room: Room) {
+	const geometry = new Map<string, TileGeometry>();
+	const topLayerHeights = new Map<string, number>();
+	let plans = new Map<string, ConsumerPlan>();
+	let timer: ReturnType<typeof setTimeout> | undefined;
+
+	function schedule(): void {
+		if (timer !== undefined) return;
+		timer = setTimeout(() => {
+			timer = undefined;
+			apply();
+		}, SETTLE_MS);
+	}
+
+	function apply(): void {
+		const client = room.client.value;
+		const reports: TileReport[] = [];
+		for (const [consumerId, tile] of geometry) {
+			const consumer = room.consumers.get(consumerId);
+			if (!consumer || consumer.kind !== 'video') continue;
+			const estimate = estimateTopLayerHeight(tile.decodedHeight, consumer.currentSpatialLayer, consumer.spatialLayers);
+			// The largest estimate seen: a layer can arrive smaller than its nominal size, never larger.
+			if (estimate !== undefined) topLayerHeights.set(consumerId, Math.max(estimate, topLayerHeights.get(consumerId) ?? 0));
+			reports.push({
+				consumerId,
+				role: consumer.source === 'screen' ? 'screen' : 'camera',
+				width: tile.width,
+				height: tile.height,
+				// A camera that is off has nothing to show either way; pausing it adds nothing.
+				visible: tile.visible,
+				speaking: room.activeSpeakerId.value === consumer.peerId,
+				spatialLayers: consumer.spatialLayers,
+				temporalLayers: consumer.temporalLayers,
+				topLayerHeight: topLayerHeights.get(consumerId),
+			});
+		}
+		const planned = planAll(reports, plans);
+		plans = planned.plans;
+		for (const command of planned.commands) client?.applyLayerCommand(command);
+		for (const plan of plans.values()) {
+			const consumer = room.consumers.get(plan.consumerId);
+			if (!consumer) continue;
+			consumer.localPaused = plan.paused;
+			consumer.preferredSpatialLayer = plan.spatialLayer;
+			consumer.preferredTemporalLayer = plan.temporalLayer;
+		}
+	}
+
+	/** A tile's report; undefined when the tile is gone. */
+	function report(consumerId: string, tile: TileGeometry | undefined): void {
+		const before = geometry.get(consumerId);
+		if (!tile) {
+			geometry.delete(consumerId);
+			topLayerHeights.delete(consumerId);
+		} else if (
+			before &&
+			before.width === tile.width &&
+			before.height === tile.height &&
+			before.visible === tile.visible &&
+			before.decodedHeight === tile.decodedHeight
+		) {
+			return;
+		} else {
+			geometry.set(consumerId, tile);
+		}
+		schedule();
+	}
+
+	// The speaker's priority, and a layer change that makes a new top-height estimate possible.
+	watch(room.activeSpeakerId, schedule);
+	watch(
+		() => [...room.consumers.values()].map((c) => `${c.id}:${c.currentSpatialLayer}`).join(),
+		schedule,
+	);
+
+	onScopeDispose(() => clearTimeout(timer));
+
+	return { report };
+}
+
+export type LayerAdaptation = ReturnType<typeof useLayerAdaptation>;

@@ -1,0 +1,755 @@
+/**
+ * One participant's session in one room: the protoo signalling, the
+ * mediasoup-client Device, its two transports, producers, consumers and the
+ * chat data channel. The only module that touches mediasoup-client and
+ * protoo-client; composables listen to its typed events.
+ *
+ * What the user publishes (tracks per source, paused or not) is kept as
+ * intent, so that after a reconnection the session is rebuilt from it.
+ */
+import { Device, detectDeviceAsync, parseScalabilityMode } from 'mediasoup-client';
+import type { types as msc } from 'mediasoup-client';
+import type {
+	ClientAppData,
+	CreateWebRtcTransportResponse,
+	JoinRequest,
+	ProduceDataRequest,
+	ProduceRequest,
+	NewConsumerData,
+	NewDataConsumerData,
+	NotificationsFromServer,
+	PeerId,
+	PeerInfo,
+} from '../../../server/signalling/protocol';
+import { Signalling, SignallingError } from './Signalling.js';
+import type { ServerNotificationHandlers, ServerRequestHandlers } from './Signalling.js';
+import { TypedEmitter } from './TypedEmitter.js';
+import { cameraSimulcastEncodings, opusCodecOptions, pickVideoCodec, screenEncodings } from './encodings.js';
+import type { EncodingSettings } from './encodings.js';
+import { joinError, userError } from './errors.js';
+import type { UserError } from './errors.js';
+import type { LayerCommand } from './layers.js';
+import {
+	defaultSessionPolicy,
+	iceTransition,
+	initialIceState,
+	initialSessionState,
+	sessionTransition,
+} from './reconnect.js';
+import type { IceEffect, IceRecoveryState, SessionEffect, SessionEvent, SessionPolicy, SessionState } from './reconnect.js';
+import type { VideoCodecChoice } from './settings.js';
+import type { RtcStatLike } from './stats.js';
+
+export type MediaSource = 'mic' | 'webcam' | 'screen' | 'screen-audio';
+
+export const mediaSources: readonly MediaSource[] = ['mic', 'webcam', 'screen', 'screen-audio'];
+
+export type RemoteConsumer = {
+	id: string;
+	peerId: PeerId;
+	producerId: string;
+	kind: 'audio' | 'video';
+	source: MediaSource | 'unknown';
+	track: MediaStreamTrack;
+	/** Paused by its sender (muted microphone, camera off). */
+	producerPaused: boolean;
+	spatialLayers: number;
+	temporalLayers: number;
+	codec: string;
+};
+
+export type ChatMessage = {
+	id: string;
+	peerId: PeerId;
+	displayName: string;
+	text: string;
+	sentAt: number;
+	receivedAt: number;
+	own: boolean;
+};
+
+export type TransportDirection = 'send' | 'recv';
+
+export type ProducerState = { source: MediaSource; producerId: string; paused: boolean; codec: string };
+
+export type RoomClientEvents = {
+	session: [SessionState];
+	/** The room's other peers, complete (after each join). */
+	peers: [PeerInfo[]];
+	peerJoined: [PeerInfo];
+	peerLeft: [PeerId];
+	peerRenamed: [PeerId, string];
+	consumerAdded: [RemoteConsumer];
+	consumerClosed: [string];
+	consumerProducerPaused: [string, boolean];
+	consumerLayers: [string, number | null, number | null];
+	consumerScore: [string, NotificationsFromServer['consumerScore']['score']];
+	/** A producer was created (undefined: closed) for a source. */
+	producer: [MediaSource, ProducerState | undefined];
+	producerScore: [MediaSource, NotificationsFromServer['producerScore']['score']];
+	/** A published track ended by itself (device unplugged, the browser's "stop sharing"); it is unpublished. */
+	trackEnded: [MediaSource];
+	activeSpeaker: [PeerId | null];
+	speakingPeers: [NotificationsFromServer['speakingPeers']['peerVolumes']];
+	chatReady: [boolean];
+	chatMessage: [ChatMessage];
+	transportState: [TransportDirection, msc.ConnectionState];
+	/** Something the user should see; the session may go on. */
+	error: [UserError];
+};
+
+export type RoomClientOptions = {
+	/** wss://host:port/?roomId=…&peerId=… */
+	url: string;
+	peerId: PeerId;
+	displayName: string;
+	videoCodec: VideoCodecChoice;
+	/** Use ICE over TCP only (restrictive networks). */
+	forceTcp?: boolean;
+	sessionPolicy?: SessionPolicy;
+};
+
+type Publication = { track: MediaStreamTrack; paused: boolean };
+
+/** What every current Chromium/Firefox/Safari supports; mediasoup-client no longer reports it. */
+const SCTP_CAPABILITIES = { numStreams: { OS: 1024, MIS: 1024 } };
+
+const CHAT_LABEL = 'chat';
+const MAX_CHAT_LENGTH = 2000;
+
+type ChatWire = { text: string; sentAt: number; displayName: string };
+
+function isMediaSource(value: unknown): value is MediaSource {
+	return typeof value === 'string' && (mediaSources as readonly string[]).includes(value);
+}
+
+function parseChat(raw: unknown): ChatWire | undefined {
+	if (typeof raw !== 'string' || raw.length > MAX_CHAT_LENGTH * 4) return undefined;
+	try {
+		const value = JSON.parse(raw) as Partial<ChatWire>;
+		if (typeof value.text !== 'string' || value.text.trim() === '') return undefined;
+		return {
+			text: value.text.slice(0, MAX_CHAT_LENGTH),
+			sentAt: typeof value.sentAt === 'number' ? value.sentAt : Date.now(),
+			displayName: typeof value.displayName === 'string' ? value.displayName.slice(0, 100) : '',
+		};
+	} catch {
+		return undefined;
+	}
+}
+
+export class RoomClient extends TypedEmitter<RoomClientEvents> {
+	readonly peerId: PeerId;
+	readonly #options: RoomClientOptions;
+	readonly #policy: SessionPolicy;
+	#session: SessionState = initialSessionState;
+	#signalling: Signalling | undefined;
+	#retryTimer: ReturnType<typeof setTimeout> | undefined;
+	/** Bumped at every teardown: async work of an older session checks it and stops. */
+	#generation = 0;
+	#displayName: string;
+
+	#device: Device | undefined;
+	readonly #transports = new Map<TransportDirection, msc.Transport>();
+	readonly #ice = new Map<TransportDirection, { state: IceRecoveryState; timer?: ReturnType<typeof setTimeout> }>();
+	readonly #publications = new Map<MediaSource, Publication>();
+	readonly #producers = new Map<MediaSource, msc.Producer>();
+	/** Sources being produced right now, so a second publish waits instead of producing twice. */
+	readonly #producing = new Map<MediaSource, Promise<void>>();
+	readonly #consumers = new Map<string, msc.Consumer>();
+	readonly #dataConsumers = new Map<string, msc.DataConsumer>();
+	#chatProducer: msc.DataProducer | undefined;
+	readonly #peerNames = new Map<PeerId, string>();
+
+	constructor(options: RoomClientOptions) {
+		super();
+		this.#options = options;
+		this.#policy = options.sessionPolicy ?? defaultSessionPolicy;
+		this.peerId = options.peerId;
+		this.#displayName = options.displayName;
+	}
+
+	/** Whether this browser can take part at all (WebRTC, and a handler mediasoup-client knows). */
+	static async browserSupported(): Promise<boolean> {
+		if (typeof RTCPeerConnection === 'undefined') return false;
+		return (await detectDeviceAsync()) !== undefined;
+	}
+
+	get session(): SessionState {
+		return this.#session;
+	}
+
+	get displayName(): string {
+		return this.#displayName;
+	}
+
+	/** Connects and joins; progress and failures arrive as 'session' events. */
+	start(): void {
+		this.#dispatch({ type: 'start' });
+	}
+
+	leave(): void {
+		this.#dispatch({ type: 'leave' });
+		this.removeAllListeners();
+	}
+
+	// -------------------------------------------------------------------------
+	// Local media: intent first, then the producer if the session is up.
+	// -------------------------------------------------------------------------
+
+	/** Publishes (or replaces) the track of a source. The caller keeps owning the track. */
+	async publish(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
+		this.#publications.set(source, { track, paused });
+		await this.#producing.get(source);
+		const producer = this.#producers.get(source);
+		if (producer && !producer.closed) {
+			await producer.replaceTrack({ track });
+			await this.#applyPaused(source, producer, paused);
+			return;
+		}
+		if (this.#session.phase === 'joined') await this.#produce(source, this.#generation);
+	}
+
+	/** Stops sending a source; the server closes the consumers of the others. */
+	async unpublish(source: MediaSource): Promise<void> {
+		this.#publications.delete(source);
+		await this.#producing.get(source);
+		const producer = this.#producers.get(source);
+		if (!producer) return;
+		this.#producers.delete(source);
+		producer.close();
+		this.#signalling?.notify('closeProducer', { producerId: producer.id });
+		this.emit('producer', source, undefined);
+	}
+
+	/** Mute/unmute: pauses the producer so the others see the state (and receive nothing). */
+	async setPaused(source: MediaSource, paused: boolean): Promise<void> {
+		const publication = this.#publications.get(source);
+		if (!publication) return;
+		publication.paused = paused;
+		await this.#producing.get(source);
+		const producer = this.#producers.get(source);
+		if (producer && !producer.closed) await this.#applyPaused(source, producer, paused);
+	}
+
+	isPublished(source: MediaSource): boolean {
+		return this.#publications.has(source);
+	}
+
+	changeDisplayName(displayName: string): void {
+		this.#displayName = displayName;
+		this.#signalling?.notify('changeDisplayName', { displayName });
+	}
+
+	/** Layer adaptation: preferred layers, priority, and pausing of tiles nobody sees. */
+	applyLayerCommand(command: LayerCommand): void {
+		const signalling = this.#signalling;
+		const consumer = this.#consumers.get(command.data.consumerId);
+		if (!signalling || !consumer || consumer.closed) return;
+		switch (command.method) {
+			case 'pauseConsumer':
+				consumer.pause();
+				signalling.notify('pauseConsumer', command.data);
+				break;
+			case 'resumeConsumer':
+				consumer.resume();
+				signalling.notify('resumeConsumer', command.data);
+				// The picture should come back now, not at the next periodic key frame.
+				signalling.notify('requestConsumerKeyFrame', command.data);
+				break;
+			case 'setConsumerPreferredLayers':
+				signalling.notify('setConsumerPreferredLayers', command.data);
+				break;
+			case 'setConsumerPriority':
+				signalling.notify('setConsumerPriority', command.data);
+				break;
+		}
+	}
+
+	async sendChat(text: string): Promise<ChatMessage> {
+		const trimmed = text.trim().slice(0, MAX_CHAT_LENGTH);
+		const producer = this.#chatProducer;
+		if (!producer || producer.closed || producer.readyState !== 'open') {
+			throw new Error('chat is not connected');
+		}
+		const sentAt = Date.now();
+		const wire: ChatWire = { text: trimmed, sentAt, displayName: this.#displayName };
+		producer.send(JSON.stringify(wire));
+		return { id: `${this.peerId}-${sentAt}-${Math.random()}`, peerId: this.peerId, displayName: this.#displayName, text: trimmed, sentAt, receivedAt: sentAt, own: true };
+	}
+
+	// -------------------------------------------------------------------------
+	// Stats: the browser's view and the server's.
+	// -------------------------------------------------------------------------
+
+	async producerStats(source: MediaSource): Promise<{ browser: RtcStatLike[]; server: unknown[] } | undefined> {
+		const producer = this.#producers.get(source);
+		const signalling = this.#signalling;
+		if (!producer || producer.closed || !signalling) return undefined;
+		const [browser, server] = await Promise.all([
+			producer.getStats().then(toRecords),
+			signalling.request('getProducerStats', { producerId: producer.id }).catch(() => []),
+		]);
+		return { browser, server };
+	}
+
+	async consumerStats(consumerId: string): Promise<{ browser: RtcStatLike[]; server: unknown[] } | undefined> {
+		const consumer = this.#consumers.get(consumerId);
+		const signalling = this.#signalling;
+		if (!consumer || consumer.closed || !signalling) return undefined;
+		const [browser, server] = await Promise.all([
+			consumer.getStats().then(toRecords),
+			signalling.request('getConsumerStats', { consumerId }).catch(() => []),
+		]);
+		return { browser, server };
+	}
+
+	// -------------------------------------------------------------------------
+	// Session state machine: events in, effects out.
+	// -------------------------------------------------------------------------
+
+	#dispatch(event: SessionEvent): void {
+		const { state, effects } = sessionTransition(this.#session, event, this.#policy);
+		const changed = state !== this.#session;
+		this.#session = state;
+		for (const effect of effects) this.#run(effect);
+		if (changed) this.emit('session', state);
+	}
+
+	#run(effect: SessionEffect): void {
+		switch (effect.type) {
+			case 'openSocket':
+				this.#openSocket();
+				break;
+			case 'closeSocket':
+				this.#signalling?.close();
+				this.#signalling = undefined;
+				break;
+			case 'teardownMedia':
+				this.#teardownMedia();
+				break;
+			case 'join': {
+				const generation = this.#generation;
+				this.#join(generation).then(
+					() => {
+						if (generation === this.#generation) this.#dispatch({ type: 'joined' });
+					},
+					(error: unknown) => {
+						if (generation !== this.#generation) return;
+						const { error: shown, retriable } = joinError(error);
+						console.warn('join failed', error);
+						if (retriable) this.emit('error', shown);
+						this.#dispatch({ type: 'joinFailed', reason: shown.kind, retriable });
+					},
+				);
+				break;
+			}
+			case 'scheduleRetry':
+				clearTimeout(this.#retryTimer);
+				this.#retryTimer = setTimeout(() => this.#dispatch({ type: 'retryDue' }), effect.delayMs);
+				break;
+			case 'cancelRetry':
+				clearTimeout(this.#retryTimer);
+				this.#retryTimer = undefined;
+				break;
+		}
+	}
+
+	#openSocket(): void {
+		this.#signalling?.close();
+		this.#signalling = new Signalling(
+			this.#options.url,
+			{
+				open: () => this.#dispatch({ type: 'socketOpen' }),
+				failed: () => this.#dispatch({ type: 'socketFailed' }),
+				disconnected: () => this.#dispatch({ type: 'socketDisconnected' }),
+				closed: () => this.#dispatch({ type: 'socketClosed' }),
+			},
+			this.#notificationHandlers(),
+			this.#requestHandlers(),
+		);
+	}
+
+	// -------------------------------------------------------------------------
+	// Join: device, both transports, join, then publish what the user wants.
+	// -------------------------------------------------------------------------
+
+	async #join(generation: number): Promise<void> {
+		const signalling = this.#signalling;
+		if (!signalling) throw new Error('no signalling');
+		const stale = () => generation !== this.#generation || signalling !== this.#signalling;
+
+		const routerRtpCapabilities = await signalling.request('getRouterRtpCapabilities', {});
+		if (stale()) return;
+		// A new Device per session: after a worker died, the router is a new one.
+		const device = await Device.factory();
+		await device.load({ routerRtpCapabilities: routerRtpCapabilities as msc.RtpCapabilities });
+		if (stale()) return;
+		this.#device = device;
+
+		const forceTcp = this.#options.forceTcp ?? false;
+		const [sendInfo, recvInfo] = await Promise.all([
+			signalling.request('createWebRtcTransport', { forceTcp, producing: true, consuming: false, sctpCapabilities: SCTP_CAPABILITIES }),
+			signalling.request('createWebRtcTransport', { forceTcp, producing: false, consuming: true, sctpCapabilities: SCTP_CAPABILITIES }),
+		]);
+		if (stale()) return;
+		this.#setUpTransport('send', device.createSendTransport(transportOptions(sendInfo)), signalling, generation);
+		this.#setUpTransport('recv', device.createRecvTransport(transportOptions(recvInfo)), signalling, generation);
+
+		const { peers } = await signalling.request('join', {
+			displayName: this.#displayName,
+			device: { flag: 'web', name: device.handlerName, version: navigator.userAgent.slice(0, 200) },
+			rtpCapabilities: device.recvRtpCapabilities as JoinRequest['rtpCapabilities'],
+			sctpCapabilities: SCTP_CAPABILITIES,
+		});
+		if (stale()) return;
+		this.#peerNames.clear();
+		for (const peer of peers) this.#peerNames.set(peer.id, peer.displayName);
+		this.emit('peers', peers);
+
+		// Publishing failures are shown but do not undo the join.
+		await Promise.all([
+			...[...this.#publications.keys()].map((source) => this.#produce(source, generation)),
+			this.#openChat(generation),
+		]);
+	}
+
+	#setUpTransport(direction: TransportDirection, transport: msc.Transport, signalling: Signalling, generation: number): void {
+		this.#transports.set(direction, transport);
+		this.#ice.set(direction, { state: initialIceState });
+		transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+			signalling
+				.request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters })
+				.then(() => callback(), errback);
+		});
+		if (direction === 'send') {
+			transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+				const { paused, ...forwarded } = appData as ClientAppData & { paused?: boolean };
+				signalling
+					.request('produce', {
+						transportId: transport.id,
+						kind,
+						rtpParameters: rtpParameters as ProduceRequest['rtpParameters'],
+						appData: forwarded,
+						paused: paused === true,
+					})
+					.then(callback, errback);
+			});
+			transport.on('producedata', ({ sctpStreamParameters, label, protocol, appData }, callback, errback) => {
+				signalling
+					.request('produceData', {
+						transportId: transport.id,
+						sctpStreamParameters: sctpStreamParameters as ProduceDataRequest['sctpStreamParameters'],
+						label,
+						protocol,
+						appData,
+					})
+					.then(callback, errback);
+			});
+		}
+		transport.on('connectionstatechange', (state) => {
+			if (generation !== this.#generation) return;
+			this.emit('transportState', direction, state);
+			this.#iceEvent(direction, { type: 'connectionState', state }, transport, signalling, generation);
+		});
+	}
+
+	#iceEvent(
+		direction: TransportDirection,
+		event: Parameters<typeof iceTransition>[1],
+		transport: msc.Transport,
+		signalling: Signalling,
+		generation: number,
+	): void {
+		const entry = this.#ice.get(direction);
+		if (!entry || generation !== this.#generation) return;
+		const { state, effects } = iceTransition(entry.state, event);
+		entry.state = state;
+		for (const effect of effects) this.#runIce(effect, direction, entry, transport, signalling, generation);
+	}
+
+	#runIce(
+		effect: IceEffect,
+		direction: TransportDirection,
+		entry: { timer?: ReturnType<typeof setTimeout> },
+		transport: msc.Transport,
+		signalling: Signalling,
+		generation: number,
+	): void {
+		switch (effect.type) {
+			case 'startTimer':
+				clearTimeout(entry.timer);
+				entry.timer = setTimeout(() => this.#iceEvent(direction, { type: 'timer' }, transport, signalling, generation), effect.delayMs);
+				break;
+			case 'cancelTimer':
+				clearTimeout(entry.timer);
+				break;
+			case 'restartIce':
+				signalling
+					.request('restartIce', { transportId: transport.id })
+					.then((iceParameters) => transport.restartIce({ iceParameters }))
+					.catch((error: unknown) => {
+						console.warn('ICE restart failed', error);
+						this.#iceEvent(direction, { type: 'restartFailed' }, transport, signalling, generation);
+					});
+				break;
+			case 'rebuild':
+				if (generation === this.#generation) this.#dispatch({ type: 'mediaFailed' });
+				break;
+		}
+	}
+
+	async #produce(source: MediaSource, generation: number): Promise<void> {
+		const running = this.#producing.get(source);
+		if (running) return running;
+		const work = this.#produceNow(source, generation).finally(() => {
+			if (this.#producing.get(source) === work) this.#producing.delete(source);
+		});
+		this.#producing.set(source, work);
+		return work;
+	}
+
+	async #produceNow(source: MediaSource, generation: number): Promise<void> {
+		const transport = this.#transports.get('send');
+		const device = this.#device;
+		const publication = this.#publications.get(source);
+		if (!transport || !device || !publication || generation !== this.#generation) return;
+		if (publication.track.readyState === 'ended') return;
+		const kind = publication.track.kind === 'audio' ? 'audio' : 'video';
+		let encodings: EncodingSettings[] | undefined;
+		let codec: msc.RtpCodecCapability | undefined;
+		if (kind === 'video') {
+			encodings = [...(source === 'screen' ? screenEncodings : cameraSimulcastEncodings)];
+			codec = pickVideoCodec(device.sendRtpCapabilities.codecs ?? [], this.#options.videoCodec);
+			if (!codec && this.#options.videoCodec === 'h264') {
+				this.emit('error', userError('unexpected', 'H.264 is not available between this browser and the server; sending VP8.'));
+			}
+		}
+		try {
+			const producer = await transport.produce({
+				track: publication.track,
+				encodings,
+				codec,
+				codecOptions: kind === 'audio' ? opusCodecOptions : { videoGoogleStartBitrate: 1000 },
+				stopTracks: false,
+				// A paused camera sends nothing at all, rather than black frames.
+				zeroRtpOnPause: true,
+				appData: { source, paused: publication.paused },
+			});
+			if (generation !== this.#generation || this.#publications.get(source) !== publication) {
+				producer.close();
+				if (generation === this.#generation) this.#signalling?.notify('closeProducer', { producerId: producer.id });
+				return;
+			}
+			// The server knows it started paused; pause locally without telling it again.
+			if (publication.paused) producer.pause();
+			this.#producers.set(source, producer);
+			producer.on('trackended', () => {
+				// A device unplugged, or the browser's own "stop sharing" button.
+				void this.unpublish(source);
+				this.emit('trackEnded', source);
+			});
+			this.emit('producer', source, describeProducer(source, producer));
+		} catch (error) {
+			if (generation !== this.#generation) return;
+			console.warn('produce failed', source, error);
+			this.emit('error', userError('media-failed', `sending ${source}: ${error instanceof Error ? error.message : String(error)}`));
+		}
+	}
+
+	async #applyPaused(source: MediaSource, producer: msc.Producer, paused: boolean): Promise<void> {
+		if (producer.paused === paused) return;
+		if (paused) {
+			producer.pause();
+			this.#signalling?.notify('pauseProducer', { producerId: producer.id });
+		} else {
+			producer.resume();
+			this.#signalling?.notify('resumeProducer', { producerId: producer.id });
+		}
+		this.emit('producer', source, describeProducer(source, producer));
+	}
+
+	async #openChat(generation: number): Promise<void> {
+		const transport = this.#transports.get('send');
+		if (!transport) return;
+		try {
+			const producer = await transport.produceData({ ordered: true, label: CHAT_LABEL, appData: { source: 'chat' } });
+			if (generation !== this.#generation) {
+				producer.close();
+				return;
+			}
+			this.#chatProducer = producer;
+			const ready = () => this.emit('chatReady', producer.readyState === 'open' && !producer.closed);
+			producer.on('open', ready);
+			producer.on('close', ready);
+			producer.on('transportclose', ready);
+			ready();
+		} catch (error) {
+			if (generation !== this.#generation) return;
+			console.warn('chat channel failed', error);
+			this.emit('error', userError('chat-failed', error instanceof Error ? error.message : String(error)));
+		}
+	}
+
+	#teardownMedia(): void {
+		this.#generation++;
+		for (const entry of this.#ice.values()) clearTimeout(entry.timer);
+		this.#ice.clear();
+		for (const [source] of this.#producers) this.emit('producer', source, undefined);
+		this.#producers.clear();
+		this.#producing.clear();
+		for (const id of this.#consumers.keys()) this.emit('consumerClosed', id);
+		this.#consumers.clear();
+		this.#dataConsumers.clear();
+		if (this.#chatProducer) this.emit('chatReady', false);
+		this.#chatProducer = undefined;
+		// Closing a transport closes its producers, consumers and data channels, without stopping our tracks.
+		for (const transport of this.#transports.values()) transport.close();
+		this.#transports.clear();
+		this.#device = undefined;
+	}
+
+	// -------------------------------------------------------------------------
+	// What the server sends.
+	// -------------------------------------------------------------------------
+
+	#requestHandlers(): ServerRequestHandlers {
+		return {
+			newConsumer: async (data) => {
+				await this.#consume(data);
+				return {};
+			},
+			newDataConsumer: async (data) => {
+				await this.#consumeData(data);
+				return {};
+			},
+		};
+	}
+
+	async #consume(data: NewConsumerData): Promise<void> {
+		const transport = this.#transports.get('recv');
+		if (!transport || transport.closed) throw new Error('not ready to consume');
+		const source = isMediaSource(data.appData.source) ? data.appData.source : 'unknown';
+		const consumer = await transport.consume({
+			id: data.id,
+			producerId: data.producerId,
+			kind: data.kind,
+			rtpParameters: data.rtpParameters as msc.RtpParameters,
+			// Microphone and camera of one peer in one stream: the browser keeps them in sync.
+			streamId: `${data.peerId}-${source === 'screen' || source === 'screen-audio' ? 'screen' : 'camera'}`,
+			appData: { ...data.appData },
+		});
+		this.#consumers.set(consumer.id, consumer);
+		consumer.on('transportclose', () => this.#consumers.delete(consumer.id));
+		const { spatialLayers, temporalLayers } = parseScalabilityMode(consumer.rtpParameters.encodings?.[0]?.scalabilityMode);
+		this.emit('consumerAdded', {
+			id: consumer.id,
+			peerId: data.peerId,
+			producerId: data.producerId,
+			kind: data.kind,
+			source,
+			track: consumer.track,
+			producerPaused: data.producerPaused,
+			spatialLayers: data.type === 'simulcast' ? Math.max(spatialLayers, data.rtpParameters.encodings?.length ?? 1) : spatialLayers,
+			temporalLayers,
+			codec: consumer.rtpParameters.codecs[0]?.mimeType ?? '',
+		});
+	}
+
+	async #consumeData(data: NewDataConsumerData): Promise<void> {
+		const transport = this.#transports.get('recv');
+		if (!transport || transport.closed) throw new Error('not ready to consume data');
+		const dataConsumer = await transport.consumeData({
+			id: data.id,
+			dataProducerId: data.dataProducerId,
+			sctpStreamParameters: data.sctpStreamParameters,
+			label: data.label,
+			protocol: data.protocol,
+			appData: { ...data.appData },
+		});
+		this.#dataConsumers.set(dataConsumer.id, dataConsumer);
+		dataConsumer.on('transportclose', () => this.#dataConsumers.delete(dataConsumer.id));
+		if (data.label !== CHAT_LABEL) return;
+		dataConsumer.on('message', (raw: unknown) => {
+			const chat = parseChat(raw);
+			if (!chat) return;
+			this.emit('chatMessage', {
+				id: `${data.peerId}-${chat.sentAt}-${Math.random()}`,
+				peerId: data.peerId,
+				displayName: this.#peerNames.get(data.peerId) ?? chat.displayName,
+				text: chat.text,
+				sentAt: chat.sentAt,
+				receivedAt: Date.now(),
+				own: false,
+			});
+		});
+	}
+
+	#notificationHandlers(): ServerNotificationHandlers {
+		return {
+			newPeer: (peer) => {
+				this.#peerNames.set(peer.id, peer.displayName);
+				this.emit('peerJoined', peer);
+			},
+			peerClosed: ({ peerId }) => {
+				this.#peerNames.delete(peerId);
+				this.emit('peerLeft', peerId);
+			},
+			peerDisplayNameChanged: ({ peerId, displayName }) => {
+				this.#peerNames.set(peerId, displayName);
+				this.emit('peerRenamed', peerId, displayName);
+			},
+			producerScore: ({ producerId, score }) => {
+				for (const [source, producer] of this.#producers) {
+					if (producer.id === producerId) this.emit('producerScore', source, score);
+				}
+			},
+			consumerScore: ({ consumerId, score }) => this.emit('consumerScore', consumerId, score),
+			consumerPaused: ({ consumerId }) => {
+				if (this.#consumers.has(consumerId)) this.emit('consumerProducerPaused', consumerId, true);
+			},
+			consumerResumed: ({ consumerId }) => {
+				if (this.#consumers.has(consumerId)) this.emit('consumerProducerPaused', consumerId, false);
+			},
+			consumerLayersChanged: ({ consumerId, spatialLayer, temporalLayer }) =>
+				this.emit('consumerLayers', consumerId, spatialLayer, temporalLayer),
+			consumerClosed: ({ consumerId }) => {
+				const consumer = this.#consumers.get(consumerId);
+				if (!consumer) return;
+				this.#consumers.delete(consumerId);
+				consumer.close();
+				this.emit('consumerClosed', consumerId);
+			},
+			dataConsumerClosed: ({ dataConsumerId }) => {
+				this.#dataConsumers.get(dataConsumerId)?.close();
+				this.#dataConsumers.delete(dataConsumerId);
+			},
+			activeSpeaker: ({ peerId }) => this.emit('activeSpeaker', peerId),
+			speakingPeers: ({ peerVolumes }) => this.emit('speakingPeers', peerVolumes),
+			reconnectRequired: ({ reason }) => this.#dispatch({ type: 'reconnectRequired', reason }),
+			sessionReplaced: () => this.#dispatch({ type: 'sessionReplaced' }),
+		};
+	}
+}
+
+function transportOptions(info: CreateWebRtcTransportResponse): msc.TransportOptions {
+	return {
+		id: info.id,
+		iceParameters: info.iceParameters,
+		iceCandidates: info.iceCandidates as msc.IceCandidate[],
+		dtlsParameters: info.dtlsParameters as msc.DtlsParameters,
+		sctpParameters: info.sctpParameters as msc.SctpParameters | undefined,
+	};
+}
+
+function describeProducer(source: MediaSource, producer: msc.Producer): ProducerState {
+	return { source, producerId: producer.id, paused: producer.paused, codec: producer.rtpParameters.codecs[0]?.mimeType ?? '' };
+}
+
+function toRecords(report: RTCStatsReport): RtcStatLike[] {
+	const records: RtcStatLike[] = [];
+	report.forEach((stat: RtcStatLike) => records.push({ ...stat }));
+	return records;
+}
+
+export { SignallingError };
