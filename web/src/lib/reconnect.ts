@@ -74,7 +74,7 @@ export type SessionPolicy = {
 	/** Backoff of our own reconnects (after protoo gave up): first delay, doubling to the cap. */
 	retryBaseMs: number;
 	retryMaxMs: number;
-	/** Reconnect attempts after a loss before giving up. */
+	/** Reconnect cycles (a new socket each) after a loss before giving up: about five minutes with the backoff. */
 	maxReconnectAttempts: number;
 	/** WebSocket attempts failing before the very first join before giving up ("server unreachable"). */
 	maxInitialAttempts: number;
@@ -140,10 +140,11 @@ export function sessionTransition(
 			return { state: { ...state, socketOpen: true }, effects: [{ type: 'join' }] };
 
 		case 'socketFailed': {
-			// protoo retries by itself; we only count, so that "server unreachable" shows in time.
+			// protoo retries by itself. Before the first join we count, so that "server unreachable"
+			// shows in seconds; after it, only our own reconnect cycles count (socketClosed).
+			if (state.everJoined) return { state, effects: [] };
 			const attempt = state.attempt + 1;
-			const limit = state.everJoined ? policy.maxReconnectAttempts : policy.maxInitialAttempts;
-			if (attempt >= limit) return fail({ ...state, attempt }, state.everJoined ? 'media-failed' : 'server-unreachable');
+			if (attempt >= policy.maxInitialAttempts) return fail({ ...state, attempt }, 'server-unreachable');
 			return { state: { ...state, attempt }, effects: [] };
 		}
 
