@@ -181,8 +181,8 @@ function readJsonFile(path: string): JsonObject {
 export type LoadConfigOptions = {
 	/** Environment to read SFU_* variables from (default: process.env). */
 	env?: NodeJS.ProcessEnv;
-	/** A local configuration file; default: $SFU_CONFIG, else config/local.json when present. */
-	file?: string;
+	/** A local configuration file; default: $SFU_CONFIG, else config/local.json when present; null: none. */
+	file?: string | null;
 	/** Applied last; for tests and embedding. */
 	overrides?: DeepPartial<ConfigInput>;
 };
@@ -194,7 +194,8 @@ export function loadConfig({ env = process.env, file, overrides }: LoadConfigOpt
 	let merged = defaults;
 
 	const localFile = file ?? env.SFU_CONFIG ?? join(rootDir, 'config', 'local.json');
-	if (file !== undefined || env.SFU_CONFIG !== undefined || existsSync(localFile)) {
+	const explicit = typeof file === 'string' || (file === undefined && env.SFU_CONFIG !== undefined);
+	if (file !== null && (explicit || existsSync(localFile))) {
 		const local = readJsonFile(resolve(rootDir, localFile));
 		for (const path of settingPaths(local)) sources.set(path.join('.'), localFile);
 		merged = deepMerge(merged, local);

@@ -30,7 +30,7 @@ export function checkConnectionUrl(url: string | undefined): ConnectionCheck {
 	for (const name of ['roomId', 'peerId'] as const) {
 		const value = params.get(name);
 		if (value === null) return { ok: false, status: 400, reason: `missing ${name} in the URL query` };
-		if (!idPattern.test(value)) return { ok: false, status: 400, reason: `invalid ${name}: use 1–64 characters of A–Z a–z 0–9 _ . ~ -` };
+		if (!idPattern.test(value)) return { ok: false, status: 400, reason: `invalid ${name}: use 1 to 64 characters of A-Z a-z 0-9 _ . ~ -` };
 	}
 	return { ok: true, roomId: params.get('roomId')!, peerId: params.get('peerId')! };
 }

@@ -200,7 +200,7 @@ export const notificationMethods = Object.keys(notificationSchemas) as (keyof No
 // HTTP API bodies
 // ---------------------------------------------------------------------------
 
-export const idSchema = z.string().regex(/^[A-Za-z0-9_.~-]{1,64}$/, 'must be 1–64 characters of A–Z a–z 0–9 _ . ~ -');
+export const idSchema = z.string().regex(/^[A-Za-z0-9_.~-]{1,64}$/, 'must be 1 to 64 characters of A-Z a-z 0-9 _ . ~ -');
 
 export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: number }) {
 	const schemas: { [K in 'createBroadcaster' | 'createPlainTransport' | 'connectPlainTransport' | 'createProducer' | 'createConsumer']: z.ZodType<HttpApi[K]['body']> } = {

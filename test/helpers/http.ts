@@ -1,0 +1,27 @@
+/** HTTPS requests to the test server (self-signed certificate). */
+import { request } from 'node:https';
+import type { SfuServer } from '../../server/server.js';
+
+export type HttpResult<T = Record<string, unknown>> = { status: number; json: T & { error?: string }; text: string; headers: Record<string, string | string[] | undefined> };
+
+export function http<T = Record<string, unknown>>(server: SfuServer, method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
+	const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+	return new Promise((resolve, reject) => {
+		const req = request(`${server.url}${path}`, { method, rejectUnauthorized: false, headers: { 'Content-Type': 'application/json' } }, (res) => {
+			let text = '';
+			res.on('data', (chunk) => (text += chunk));
+			res.on('end', () => {
+				let json: T & { error?: string };
+				try {
+					json = JSON.parse(text);
+				} catch {
+					json = {} as T;
+				}
+				resolve({ status: res.statusCode ?? 0, json, text, headers: res.headers });
+			});
+		});
+		req.on('error', reject);
+		if (payload !== undefined) req.write(payload);
+		req.end();
+	});
+}
