@@ -32,6 +32,8 @@ type PoolEvents = {
 	workerdied: [index: number, pid: number];
 	/** A worker (first start or replacement) is ready. */
 	workerready: [MediaWorker];
+	/** Replacing a dead worker failed; the pool retries with a growing delay. */
+	workerreplacefailed: [index: number, attempt: number, error: Error];
 };
 
 export class WorkerPool extends EventEmitter<PoolEvents> {
@@ -220,6 +222,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 		} catch (error) {
 			const delayMs = Math.min(10_000, 500 * 2 ** attempt);
 			this.#logger.error({ event: 'worker-replace-failed', workerIndex: index, attempt, delayMs, err: error }, 'could not replace mediasoup worker; retrying');
+			this.emit('workerreplacefailed', index, attempt, error as Error);
 			setTimeout(() => void this.#replace(index, attempt + 1), delayMs).unref();
 		}
 	}
