@@ -15,7 +15,7 @@ export function http<T = Record<string, unknown>>(server: SfuServer, method: str
 				try {
 					json = JSON.parse(text);
 				} catch {
-					json = {} as T;
+					json = {} as T & { error?: string };
 				}
 				resolve({ status: res.statusCode ?? 0, json, text, headers: res.headers });
 			});

@@ -32,14 +32,16 @@ export async function startTestServer(overrides: Overrides = {}): Promise<SfuSer
 	return startServer(config, { logger: createLogger(level) });
 }
 
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
 /** Polls `check` until it returns a truthy value; fails after `timeoutMs` with `what`. Never a fixed sleep. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, { timeoutMs = 20_000, intervalMs = 50 } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, { timeoutMs = 20_000, intervalMs = 50 } = {}): Promise<Truthy<T>> {
 	const deadline = Date.now() + timeoutMs;
 	let last: unknown;
 	for (;;) {
 		try {
 			const value = await check();
-			if (value) return value as NonNullable<T>;
+			if (value) return value as Truthy<T>;
 		} catch (error) {
 			last = error;
 		}

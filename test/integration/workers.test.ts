@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { types as ms } from 'mediasoup';
 import type { SfuServer } from '../../server/server.js';
 import type { HealthReport, HttpApi } from '../../server/signalling/protocol.js';
-import { chromium, joinRoom, withMid } from '../helpers/fixtures.js';
+import { chromium, joinRoom, withMid, type JoinedPeer } from '../helpers/fixtures.js';
 import { http } from '../helpers/http.js';
 import { rtpPacket, rtpReceiver } from '../helpers/rtp.js';
 import { startTestServer, waitFor } from '../helpers/server.js';
@@ -61,7 +61,7 @@ describe('rooms over several workers', () => {
 		const { id: producerId } = await post<'createProducer'>(`${room}/broadcasters/presenter/transports/${ingest.id}/producers`, { kind: 'audio', rtpParameters: opus });
 
 		// Viewers join one by one; each consumes the presenter's audio.
-		const receivers = [];
+		const receivers: Awaited<ReturnType<typeof rtpReceiver>>[] = [];
 		for (let i = 0; i < 4; i++) {
 			const receiver = await rtpReceiver();
 			receivers.push(receiver);
@@ -92,7 +92,7 @@ describe('rooms over several workers', () => {
 	});
 
 	it('leaves no router, transport or consumer behind after all peers of a meeting leave', async () => {
-		const peers = [];
+		const peers: JoinedPeer[] = [];
 		for (const id of ['a', 'b', 'c']) {
 			const joined = await joinRoom(server, 'meeting', id);
 			await joined.peer.request('produce', { transportId: joined.send.id, kind: 'audio', rtpParameters: withMid(chromium.opus, 0) });

@@ -1,0 +1,305 @@
+/**
+ * The web client in real Chromium against the real server: a three-person
+ * meeting joined by deep link, camera and microphone muting, screen share
+ * and the presentation layout, layer adaptation, chat, leaving, automatic
+ * rejoin after the server drops the WebSocket, and H.264.
+ *
+ * One room carries the whole story, so the tests below run in order and
+ * share participants. Every wait is a bounded poll of what the page (or the
+ * server) really shows; nothing sleeps for a fixed time.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SfuServer } from '../../server/server.js';
+import {
+	audioTracks,
+	closeAll,
+	consumersOf,
+	deepLink,
+	destroySignallingSocket,
+	expectVideoDecoding,
+	launchChromium,
+	MEDIA_TIMEOUT_MS,
+	openParticipant,
+	screenshot,
+	serverPeer,
+	SIGNAL_TIMEOUT_MS,
+	startTestServer,
+	tileOf,
+	until,
+	waitJoined,
+	type Participant,
+} from './harness.js';
+import { joinToFirstFrame } from './timing.js';
+
+const ROOM = 'e2e-meeting';
+const tileVideo = (name: string) => `[data-testid="peer-tile"][data-display-name="${name}"] video`;
+
+async function peerIdOf(page: Page): Promise<string> {
+	const id = await page.locator('[data-testid="self-tile"]').getAttribute('data-peer-id');
+	if (!id) throw new Error('self tile has no peer id');
+	return id;
+}
+
+describe('meeting in Chromium', { timeout: 180_000 }, () => {
+	let server: SfuServer;
+	let browser: Browser;
+	const everyone: Participant[] = [];
+	const ids = new Map<Participant, string>();
+	let alice: Participant;
+	let bob: Participant;
+	let carol: Participant;
+
+	/** Fails with the page's own console errors, which say more than a timeout. */
+	async function withLogs<T>(participants: Participant[], work: () => Promise<T>): Promise<T> {
+		try {
+			return await work();
+		} catch (error) {
+			const logs = participants.map((p) => `--- ${p.name} console ---\n${p.log.slice(-30).join('\n')}`).join('\n');
+			throw new Error(`${(error as Error).message}\n${logs}`, { cause: error });
+		}
+	}
+
+	async function join(name: string, extra: Record<string, string> = {}): Promise<Participant> {
+		const participant = await openParticipant(browser, deepLink(server, ROOM, name, extra), name);
+		everyone.push(participant);
+		await waitJoined(participant);
+		ids.set(participant, await peerIdOf(participant.page));
+		return participant;
+	}
+
+	function id(participant: Participant): string {
+		const value = ids.get(participant);
+		if (!value) throw new Error(`no peer id for ${participant.name}`);
+		return value;
+	}
+
+	beforeAll(async () => {
+		server = await startTestServer();
+		browser = await launchChromium();
+	});
+
+	afterAll(async () => {
+		await closeAll(everyone);
+		await browser?.close();
+		await server?.close();
+	});
+
+	it('three participants joined by deep link see each other’s video decoding and hear live audio', async () => {
+		alice = await join('Alice');
+		[bob, carol] = await Promise.all([join('Bob'), join('Carol')]);
+		const trio = [alice, bob, carol];
+		await withLogs(trio, async () => {
+			for (const viewer of trio) {
+				for (const other of trio.filter((p) => p !== viewer)) {
+					await tileOf(viewer.page, other.name).waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+					await expectVideoDecoding(viewer.page, tileVideo(other.name), `${viewer.name} sees ${other.name}`);
+					// Live and not muted: a remote track is muted by the browser until RTP arrives.
+					const tracks = await until(
+						`${viewer.name} receives ${other.name}'s audio`,
+						async () => {
+							const found = await audioTracks(viewer.page, `[data-testid="peer-tile"][data-display-name="${other.name}"] audio`);
+							return found.length === 1 && found[0]?.readyState === 'live' && !found[0].muted ? found : undefined;
+						},
+						MEDIA_TIMEOUT_MS,
+					);
+					expect(tracks[0]?.kind).toBe('audio');
+					await expect(tileOf(viewer.page, other.name).getAttribute('data-mic-muted')).resolves.toBe('false');
+				}
+				await expect(viewer.page.locator('[data-testid="participant-count"]').textContent()).resolves.toBe('3 participants');
+			}
+		});
+		// Those who joined a room with someone in it measured their time to the first remote frame (join-timing.test.ts summarises runs).
+		for (const p of [bob, carol]) console.log(`${p.name}: join to first remote frame ${Math.round(await joinToFirstFrame(p.page))} ms (deep link, three joining at once)`);
+		console.log(`screenshot: ${await screenshot(alice.page, 'three-person-room')}`);
+	});
+
+	it('turning the camera off shows the indicator and pauses the consumers on the other pages; on again, video returns', async () => {
+		const webcamConsumers = () =>
+			[bob, carol].flatMap((viewer) => consumersOf(server, ROOM, id(viewer), id(alice)).filter((c) => c.source === 'webcam'));
+		expect(webcamConsumers()).toHaveLength(2);
+
+		await alice.page.locator('[data-testid="toggle-camera"]').click();
+		await withLogs([alice, bob, carol], async () => {
+			for (const viewer of [bob, carol]) {
+				const tile = tileOf(viewer.page, 'Alice');
+				await viewer.page.locator(`[data-testid="peer-tile"][data-display-name="Alice"][data-camera-off="true"]`).waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+				await tile.locator('[data-testid="camera-off-indicator"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+			}
+			await until('the server to pause both consumers of Alice’s camera', async () => (webcamConsumers().every((c) => c.consumer.producerPaused) ? true : undefined), SIGNAL_TIMEOUT_MS);
+			await expect(alice.page.locator('[data-testid="self-tile"]').getAttribute('data-camera-off')).resolves.toBe('true');
+		});
+
+		await alice.page.locator('[data-testid="toggle-camera"]').click();
+		await withLogs([alice, bob, carol], async () => {
+			for (const viewer of [bob, carol]) {
+				await viewer.page.locator(`[data-testid="peer-tile"][data-display-name="Alice"][data-camera-off="false"]`).waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+				await expectVideoDecoding(viewer.page, tileVideo('Alice'), `${viewer.name} sees Alice again`);
+			}
+			expect(webcamConsumers().every((c) => !c.consumer.producerPaused)).toBe(true);
+		});
+	});
+
+	it('muting the microphone shows the indicator on the other pages', async () => {
+		await bob.page.locator('[data-testid="toggle-mic"]').click();
+		for (const viewer of [alice, carol]) {
+			await tileOf(viewer.page, 'Bob').locator('[data-testid="mic-muted-indicator"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		}
+		const micConsumers = consumersOf(server, ROOM, id(alice), id(bob)).filter((c) => c.source === 'mic');
+		expect(micConsumers.map((c) => c.consumer.producerPaused)).toEqual([true]);
+		await bob.page.locator('[data-testid="toggle-mic"]').click();
+		for (const viewer of [alice, carol]) {
+			await viewer.page.locator('[data-testid="peer-tile"][data-display-name="Bob"][data-mic-muted="false"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		}
+	});
+
+	it('a screen share appears large on the other pages, tiles drop to a small layer, and it goes away when stopped', async () => {
+		// The layer Bob asks for Carol's camera is the one his page planned for her tile, and the server applied it.
+		const carolCameraOnBob = () => consumersOf(server, ROOM, id(bob), id(carol)).find((c) => c.source === 'webcam')?.consumer;
+		const appliedLayer = async () => {
+			const planned = await tileOf(bob.page, 'Carol').getAttribute('data-preferred-spatial-layer');
+			const applied = carolCameraOnBob()?.preferredLayers?.spatialLayer;
+			return planned !== null && planned !== '' && applied === Number(planned) ? applied : undefined;
+		};
+		const gridLayer = await until('the server to apply the layer Bob planned for Carol’s grid tile', appliedLayer, SIGNAL_TIMEOUT_MS);
+
+		await alice.page.locator('[data-testid="toggle-screen-share"]').click();
+		await withLogs([alice, bob, carol], async () => {
+			for (const viewer of [bob, carol]) {
+				const stage = viewer.page.locator(`[data-testid="screen-stage"][data-presenter-id="${id(alice)}"]`);
+				await stage.waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+				await expectVideoDecoding(viewer.page, '[data-testid="screen-stage"] video', `${viewer.name} sees Alice's screen`);
+				await expect(viewer.page.locator('[data-testid="meeting-room"]').getAttribute('data-layout')).resolves.toBe('presentation');
+				// "Large": the stage is bigger than every camera tile, which moved to the strip.
+				const stageBox = await stage.boundingBox();
+				const tileBoxes = await viewer.page.locator('[data-testid="peer-tile"], [data-testid="self-tile"]').evaluateAll((tiles) =>
+					tiles.map((t) => {
+						const r = (t as unknown as { getBoundingClientRect(): { width: number; height: number } }).getBoundingClientRect();
+						return r.width * r.height;
+					}),
+				);
+				expect(tileBoxes).toHaveLength(3);
+				for (const area of tileBoxes) expect((stageBox?.width ?? 0) * (stageBox?.height ?? 0)).toBeGreaterThan(area * 4);
+				// Alice's camera is still there beside her screen.
+				await expectVideoDecoding(viewer.page, tileVideo('Alice'), `${viewer.name} still sees Alice's camera`);
+			}
+			// The screen share's sender: Alice's page shows it is presenting.
+			await alice.page.locator('[data-testid="screen-stage"][data-own="true"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		});
+		console.log(`screenshot: ${await screenshot(bob.page, 'presentation-layout')}`);
+
+		// Strip tiles (about 136 px high) need a lower layer than grid tiles (about 290 px).
+		const stripLayer = await until(
+			'Bob to ask for a lower layer of Carol’s camera in the strip than in the grid',
+			async () => {
+				const layer = await appliedLayer();
+				return layer !== undefined && layer < gridLayer ? layer : undefined;
+			},
+			SIGNAL_TIMEOUT_MS,
+		);
+		console.log(`Carol's camera on Bob's page: spatial layer ${gridLayer} in the grid, ${stripLayer} in the strip`);
+
+		// A narrow window: the strip scrolls, Carol's tile (the last) is off-screen, her camera is paused for Bob.
+		await bob.page.setViewportSize({ width: 360, height: 720 });
+		await until('Bob to pause Carol’s camera while her tile is off-screen', async () => (carolCameraOnBob()?.paused ? true : undefined), SIGNAL_TIMEOUT_MS);
+		await expect(tileOf(bob.page, 'Carol').getAttribute('data-video-paused')).resolves.toBe('true');
+		await tileOf(bob.page, 'Carol').scrollIntoViewIfNeeded();
+		await until('Bob to resume Carol’s camera once her tile is visible', async () => (carolCameraOnBob()?.paused === false ? true : undefined), SIGNAL_TIMEOUT_MS);
+		await expectVideoDecoding(bob.page, tileVideo('Carol'), 'Bob sees Carol again after scrolling');
+		await bob.page.setViewportSize({ width: 1280, height: 720 });
+
+		await alice.page.locator('[data-testid="toggle-screen-share"]').click();
+		for (const viewer of [bob, carol]) {
+			await viewer.page.locator('[data-testid="screen-stage"]').waitFor({ state: 'detached', timeout: SIGNAL_TIMEOUT_MS });
+			await viewer.page.locator('[data-testid="meeting-room"][data-layout="grid"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		}
+		expect(consumersOf(server, ROOM, id(bob), id(alice)).map((c) => c.source).sort()).toEqual(['mic', 'webcam']);
+	});
+
+	it('a chat message reaches the others with the sender’s name', async () => {
+		for (const p of [alice, bob, carol]) await p.page.locator('[data-testid="toggle-chat"]').click();
+		const text = `hello from Alice ${Date.now()}`;
+		const input = alice.page.locator('[data-testid="chat-input"]');
+		await alice.page.locator('[data-testid="chat-send"]:not([disabled]), [data-testid="chat-input"]').first().waitFor();
+		await until('Alice’s chat channel to open', async () => ((await input.getAttribute('placeholder'))?.includes('connecting') ? undefined : true), SIGNAL_TIMEOUT_MS);
+		await input.fill(text);
+		await alice.page.locator('[data-testid="chat-send"]').click();
+		await alice.page.locator('[data-testid="chat-message"]', { hasText: text }).waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		for (const viewer of [bob, carol]) {
+			const message = viewer.page.locator('[data-testid="chat-message"]', { hasText: text });
+			await message.waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+			await expect(message.getAttribute('data-sender')).resolves.toBe('Alice');
+		}
+		// Bob answers; Alice reads it.
+		await bob.page.locator('[data-testid="chat-input"]').fill('hi Alice');
+		await bob.page.locator('[data-testid="chat-send"]').click();
+		await alice.page.locator('[data-testid="chat-message"][data-sender="Bob"]', { hasText: 'hi Alice' }).waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		for (const p of [alice, bob, carol]) await p.page.locator('[data-testid="toggle-chat"]').click();
+	});
+
+	it('a participant who leaves disappears from the others’ grids within 2 s', async () => {
+		await carol.page.locator('[data-testid="leave"]').click();
+		const started = Date.now();
+		await Promise.all([alice, bob].map((viewer) => tileOf(viewer.page, 'Carol').waitFor({ state: 'detached', timeout: 2000 })));
+		console.log(`leave seen by the others after ${Date.now() - started} ms`);
+		await carol.page.locator('[data-testid="join-notice"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		await expect(alice.page.locator('[data-testid="participant-count"]').textContent()).resolves.toBe('2 participants');
+	});
+
+	it('when the server drops a page’s WebSocket, the page rejoins by itself and media flows again', async () => {
+		for (const drop of ['closed by the server', 'TCP connection destroyed'] as const) {
+			const before = consumersOf(server, ROOM, id(alice), id(bob)).map((c) => c.consumer.id);
+			expect(before).toHaveLength(2);
+			if (drop === 'closed by the server') {
+				const room = server.rooms.get(ROOM);
+				const peer = serverPeer(server, ROOM, id(bob));
+				if (!room || !peer) throw new Error('Bob is not in the room on the server');
+				room.closePeer(peer);
+			} else {
+				destroySignallingSocket(server, ROOM, id(bob));
+			}
+			await withLogs([alice, bob], async () => {
+				// Bob's own page says so, then is back; Alice gets him back with new consumers.
+				await bob.page.locator('[data-testid="meeting-room"][data-session="joined"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+				await until(
+					`Alice to consume Bob's new producers (${drop})`,
+					async () => {
+						const now = consumersOf(server, ROOM, id(alice), id(bob)).map((c) => c.consumer.id);
+						return now.length === 2 && now.every((consumerId) => !before.includes(consumerId)) ? now : undefined;
+					},
+					MEDIA_TIMEOUT_MS,
+				);
+				await expectVideoDecoding(alice.page, tileVideo('Bob'), `Alice sees Bob after he rejoined (${drop})`);
+				await expectVideoDecoding(bob.page, tileVideo('Alice'), `Bob sees Alice after he rejoined (${drop})`);
+				const audio = await until(
+					`Alice hears Bob again (${drop})`,
+					async () => {
+						const tracks = await audioTracks(alice.page, '[data-testid="peer-tile"][data-display-name="Bob"] audio');
+						return tracks[0]?.readyState === 'live' && !tracks[0].muted ? tracks : undefined;
+					},
+					MEDIA_TIMEOUT_MS,
+				);
+				expect(audio).toHaveLength(1);
+			});
+		}
+	});
+
+	it('a page that forces H.264 is decoded by the others', async () => {
+		const dave = await join('Dave', { codec: 'h264' });
+		await withLogs([alice, bob, dave], async () => {
+			for (const viewer of [alice, bob]) {
+				await tileOf(viewer.page, 'Dave').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+				await expect
+					.poll(() => tileOf(viewer.page, 'Dave').getAttribute('data-codec'), { timeout: SIGNAL_TIMEOUT_MS })
+					.toBe('video/H264');
+				await expectVideoDecoding(viewer.page, tileVideo('Dave'), `${viewer.name} sees Dave (H.264)`);
+			}
+			const producers = [...(serverPeer(server, ROOM, id(dave))?.producers.values() ?? [])];
+			const webcam = producers.find((p) => (p.appData as Record<string, unknown>).source === 'webcam');
+			expect(webcam?.rtpParameters.codecs[0]?.mimeType).toBe('video/H264');
+			// Dave, sending H.264, still receives the others' VP8.
+			await expectVideoDecoding(dave.page, tileVideo('Alice'), 'Dave sees Alice (VP8)');
+		});
+		console.log(`Dave: join to first remote frame ${Math.round(await joinToFirstFrame(dave.page))} ms (deep link, H.264)`);
+	});
+});
