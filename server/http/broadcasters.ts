@@ -98,6 +98,8 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 			comedia: body.comedia ?? true,
 			enableSrtp: body.enableSrtp ?? false,
 			srtpCryptoSuite: body.srtpCryptoSuite,
+			enableSctp: body.enableSctp ?? false,
+			numSctpStreams: body.numSctpStreams,
 			appData: { producing: true, consuming: true },
 		});
 		room.attachTransport(peer, transport);
@@ -107,6 +109,7 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 			port: transport.tuple.localPort,
 			rtcpPort: transport.rtcpTuple?.localPort,
 			srtpParameters: transport.srtpParameters,
+			sctpParameters: transport.sctpParameters,
 		};
 		res.json(response);
 	});
@@ -150,6 +153,40 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 			kind: consumer.kind,
 			rtpParameters: consumer.rtpParameters,
 			type: consumer.type,
+		};
+		res.json(response);
+	});
+
+	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/produce/data', async (req, res) => {
+		const body = parse(schemas.createDataProducer, req.body, 'data producer');
+		const { room, peer, transport } = transportOf(req);
+		if (!transport.sctpParameters) throw conflict(`transport "${transport.id}" has no SCTP: create it with enableSctp`);
+		if (peer.dataProducers.size >= limits.maxDataProducersPerPeer) throw limitReached(`at most ${limits.maxDataProducersPerPeer} data producers per broadcaster (rooms.maxDataProducersPerPeer)`);
+		const dataProducer = await transport.produceData<ProducerAppData>({
+			sctpStreamParameters: body.sctpStreamParameters,
+			label: body.label ?? '',
+			protocol: body.protocol ?? '',
+			appData: { ...body.appData, peerId: peer.id },
+		});
+		room.attachDataProducer(peer, dataProducer);
+		const response: HttpApi['createDataProducer']['response'] = { id: dataProducer.id };
+		res.json(response);
+	});
+
+	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/consume/data', async (req, res) => {
+		const body = parse(schemas.createDataConsumer, req.body, 'data consumer');
+		const { room, peer, transport } = transportOf(req);
+		if (!transport.sctpParameters) throw conflict(`transport "${transport.id}" has no SCTP: create it with enableSctp`);
+		if (!room.ownerOf('dataProducers', body.dataProducerId)) throw notFound(`data producer "${body.dataProducerId}" not found`);
+		await room.bringDataProducerTo(peer, body.dataProducerId);
+		const dataConsumer = await transport.consumeData({ dataProducerId: body.dataProducerId });
+		peer.addDataConsumer(dataConsumer);
+		const response: HttpApi['createDataConsumer']['response'] = {
+			id: dataConsumer.id,
+			dataProducerId: dataConsumer.dataProducerId,
+			streamId: dataConsumer.sctpStreamParameters!.streamId,
+			label: dataConsumer.label,
+			protocol: dataConsumer.protocol,
 		};
 		res.json(response);
 	});

@@ -189,6 +189,11 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (owner?.router && peer.router) await this.#routers.ensureProducer(producerId, owner.router, peer.router);
 	}
 
+	async bringDataProducerTo(peer: Peer, dataProducerId: string): Promise<void> {
+		const owner = this.ownerOf('dataProducers', dataProducerId);
+		if (owner?.router && peer.router) await this.#routers.ensureDataProducer(dataProducerId, owner.router, peer.router);
+	}
+
 	summary(): RoomSummary {
 		const peers = [...this.peers.values()];
 		const count = (pick: (peer: Peer) => number) => peers.reduce((sum, peer) => sum + pick(peer), 0);

@@ -277,8 +277,11 @@ export type HttpApi = {
 			rtcpMux?: boolean;
 			enableSrtp?: boolean;
 			srtpCryptoSuite?: ms.SrtpCryptoSuite;
+			/** SCTP over the plain transport (data channels without DTLS, e.g. for bots). */
+			enableSctp?: boolean;
+			numSctpStreams?: ms.NumSctpStreams;
 		};
-		response: { id: string; ip: string; port: number; rtcpPort?: number; srtpParameters?: ms.SrtpParameters };
+		response: { id: string; ip: string; port: number; rtcpPort?: number; srtpParameters?: ms.SrtpParameters; sctpParameters?: ms.SctpParameters };
 	};
 	/** POST …/transports/:transportId/connect — needed without comedia, or to give SRTP keys. */
 	connectPlainTransport: {
@@ -294,6 +297,16 @@ export type HttpApi = {
 	createConsumer: {
 		body: { producerId?: string; paused?: boolean };
 		response: { id: string; producerId: string; kind: ms.MediaKind; rtpParameters: ms.RtpParameters; type: ms.ConsumerType };
+	};
+	/** POST …/transports/:transportId/produce/data (transport created with enableSctp) */
+	createDataProducer: {
+		body: { sctpStreamParameters: ms.SctpStreamParameters; label?: string; protocol?: string; appData?: ClientAppData };
+		response: { id: string };
+	};
+	/** POST …/transports/:transportId/consume/data */
+	createDataConsumer: {
+		body: { dataProducerId: string };
+		response: { id: string; dataProducerId: string; streamId: number; label: string; protocol: string };
 	};
 	/** POST …/consumers/:consumerId/resume and …/consumers/:consumerId/request-key-frame */
 	consumerAction: { response: Record<string, never> };

@@ -92,9 +92,8 @@ export const rtpParametersSchema: z.ZodType<ms.RtpParameters> = z.looseObject({
 	rtcp: z.looseObject({ cname: z.string().max(256).optional(), reducedSize: z.boolean().optional(), mux: z.boolean().optional() }).optional(),
 });
 
-const sctpCapabilities: z.ZodType<ms.SctpCapabilities> = z.looseObject({
-	numStreams: z.looseObject({ OS: z.number().int().min(1).max(65535), MIS: z.number().int().min(1).max(65535) }),
-});
+const numSctpStreams: z.ZodType<ms.NumSctpStreams> = z.looseObject({ OS: z.number().int().min(1).max(65535), MIS: z.number().int().min(1).max(65535) });
+const sctpCapabilities: z.ZodType<ms.SctpCapabilities> = z.looseObject({ numStreams: numSctpStreams });
 
 const dtlsParameters: z.ZodType<ms.DtlsParameters> = z.looseObject({
 	role: z.enum(['auto', 'client', 'server']).optional(),
@@ -203,7 +202,8 @@ export const notificationMethods = Object.keys(notificationSchemas) as (keyof No
 export const idSchema = z.string().regex(/^[A-Za-z0-9_.~-]{1,64}$/, 'must be 1 to 64 characters of A-Z a-z 0-9 _ . ~ -');
 
 export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: number }) {
-	const schemas: { [K in 'createBroadcaster' | 'createPlainTransport' | 'connectPlainTransport' | 'createProducer' | 'createConsumer']: z.ZodType<HttpApi[K]['body']> } = {
+	type Bodies = 'createBroadcaster' | 'createPlainTransport' | 'connectPlainTransport' | 'createProducer' | 'createConsumer' | 'createDataProducer' | 'createDataConsumer';
+	const schemas: { [K in Bodies]: z.ZodType<HttpApi[K]['body']> } = {
 		createBroadcaster: z.object({
 			id: idSchema,
 			displayName: displayNameSchema(maxDisplayNameLength),
@@ -216,6 +216,8 @@ export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: nu
 			rtcpMux: z.boolean().optional(),
 			enableSrtp: z.boolean().optional(),
 			srtpCryptoSuite: srtpCryptoSuiteSchema.optional(),
+			enableSctp: z.boolean().optional(),
+			numSctpStreams: numSctpStreams.optional(),
 		}),
 		connectPlainTransport: z.object({
 			ip: z.union([z.ipv4(), z.ipv6()], { error: 'ip must be an IPv4 or IPv6 address' }).optional(),
@@ -230,6 +232,13 @@ export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: nu
 			appData: appDataSchema.optional(),
 		}),
 		createConsumer: z.object({ producerId: id.optional(), paused: z.boolean().optional() }),
+		createDataProducer: z.object({
+			sctpStreamParameters,
+			label: z.string().max(128).optional(),
+			protocol: z.string().max(128).optional(),
+			appData: appDataSchema.optional(),
+		}),
+		createDataConsumer: z.object({ dataProducerId: id }),
 	};
 	return schemas;
 }
