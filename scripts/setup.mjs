@@ -14,8 +14,8 @@ const stampsDir = join(projectDir, 'node_modules', '.sfu-setup');
 
 /** Runtime libraries of the worker (it links them dynamically). */
 const WORKER_RUNTIME_PACKAGES = ['libuv1', 'libssl3', 'libusrsctp2', 'libabsl20220623'];
-/** Headless browser for the end-to-end tests. */
-const TEST_PACKAGES = ['chromium'];
+/** Headless browser for the end-to-end tests; ffmpeg, curl and jq for the README's ingest example, which is tested too. */
+const TEST_PACKAGES = ['chromium', 'ffmpeg', 'curl', 'jq'];
 
 function parseArgs(argv) {
 	const purposeIndex = argv.indexOf('--for');
