@@ -222,3 +222,39 @@ export function destroySignallingSocket(server: SfuServer, roomId: string, peerI
 export async function closeAll(participants: Iterable<Participant>): Promise<void> {
 	await Promise.all([...participants].map((p) => p.context.close().catch(() => undefined)));
 }
+
+type ProbeElement = { getAttribute(name: string): string | null; textContent: string | null };
+type ProbeWindow = {
+	document: { body: unknown; querySelector(selector: string): ProbeElement | null };
+	MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
+	sfuTestPhases?: string[];
+};
+
+/**
+ * Starts recording, in the page, every session phase the meeting shows and
+ * every connection banner text, so a short "reconnecting…" is not missed
+ * between two polls.
+ */
+export async function recordSessionPhases(page: Page): Promise<void> {
+	await page.evaluate(() => {
+		const w = globalThis as unknown as ProbeWindow;
+		const seen: string[] = [];
+		w.sfuTestPhases = seen;
+		let phase: string | undefined;
+		let banner: string | undefined;
+		const note = () => {
+			const nextPhase = w.document.querySelector('[data-testid="meeting-room"]')?.getAttribute('data-session') ?? undefined;
+			const nextBanner = w.document.querySelector('[data-testid="connection-banner"]')?.textContent?.trim() ?? undefined;
+			if (nextPhase !== phase && nextPhase) seen.push(`phase:${nextPhase}`);
+			if (nextBanner !== banner && nextBanner) seen.push(`banner:${nextBanner}`);
+			phase = nextPhase;
+			banner = nextBanner;
+		};
+		note();
+		new w.MutationObserver(note).observe(w.document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+	});
+}
+
+export async function recordedSessionPhases(page: Page): Promise<string[]> {
+	return page.evaluate(() => (globalThis as unknown as ProbeWindow).sfuTestPhases ?? []);
+}

@@ -21,6 +21,8 @@ import {
 	launchChromium,
 	MEDIA_TIMEOUT_MS,
 	openParticipant,
+	recordedSessionPhases,
+	recordSessionPhases,
 	screenshot,
 	serverPeer,
 	SIGNAL_TIMEOUT_MS,
@@ -33,6 +35,7 @@ import {
 import { joinToFirstFrame } from './timing.js';
 
 const ROOM = 'e2e-meeting';
+type ProbeRow = { getAttribute(name: string): string | null; querySelector(selector: string): { textContent: string | null } | null };
 const tileVideo = (name: string) => `[data-testid="peer-tile"][data-display-name="${name}"] video`;
 
 async function peerIdOf(page: Page): Promise<string> {
@@ -237,6 +240,35 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		for (const p of [alice, bob, carol]) await p.page.locator('[data-testid="toggle-chat"]').click();
 	});
 
+	it('the stats panel shows bitrate, resolution, layers and scores of what is sent and received', async () => {
+		await alice.page.locator('[data-testid="toggle-stats"]').click();
+		const panel = alice.page.locator('[data-testid="stats-panel"]');
+		await panel.waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		// Two sent (microphone, camera) and four received (two from each of Bob and Carol).
+		await until(
+			'stats rows with a measured bitrate for everything sent and received',
+			async () => {
+				const rows = await panel.locator('[data-testid="stats-row"]').evaluateAll((elements) =>
+					elements.map((e) => {
+						const row = e as unknown as ProbeRow;
+						return { direction: row.getAttribute('data-direction'), bitrate: row.querySelector('[data-testid="stats-bitrate"]')?.textContent ?? '' };
+					}),
+				);
+				// The browser's own figure comes first; "–" until two samples exist.
+				const measured = rows.filter((r) => /^\s*\d+(\.\d+)? (bit|kbit|Mbit)\/s/u.test(r.bitrate));
+				const sent = rows.filter((r) => r.direction === 'send').length;
+				return rows.length === 6 && sent === 2 && measured.length === 6 ? rows : undefined;
+			},
+			SIGNAL_TIMEOUT_MS,
+		);
+		const video = panel.locator('[data-testid="stats-row"][data-direction="receive"][data-kind="video"]').first();
+		await expect.poll(() => video.textContent(), { timeout: SIGNAL_TIMEOUT_MS }).toMatch(/\d+×\d+/u);
+		await expect.poll(() => video.textContent(), { timeout: SIGNAL_TIMEOUT_MS }).toMatch(/S\d T\d \(preferred S\d T\d\)/u);
+		await expect.poll(() => video.textContent(), { timeout: SIGNAL_TIMEOUT_MS }).toMatch(/Score\s*\d+ \(sender \d+\)/u);
+		await expect.poll(() => panel.locator('[data-testid="join-to-first-frame"]').textContent(), { timeout: SIGNAL_TIMEOUT_MS }).toMatch(/\d/u);
+		await alice.page.locator('[data-testid="toggle-stats"]').click();
+	});
+
 	it('a participant who leaves disappears from the others’ grids within 2 s', async () => {
 		await carol.page.locator('[data-testid="leave"]').click();
 		const started = Date.now();
@@ -250,6 +282,7 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		for (const drop of ['closed by the server', 'TCP connection destroyed'] as const) {
 			const before = consumersOf(server, ROOM, id(alice), id(bob)).map((c) => c.consumer.id);
 			expect(before).toHaveLength(2);
+			await recordSessionPhases(bob.page);
 			if (drop === 'closed by the server') {
 				const room = server.rooms.get(ROOM);
 				const peer = serverPeer(server, ROOM, id(bob));
@@ -280,6 +313,11 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 					MEDIA_TIMEOUT_MS,
 				);
 				expect(audio).toHaveLength(1);
+				// Bob was told, rather than left looking at a frozen picture.
+				const phases = await recordedSessionPhases(bob.page);
+				expect(phases, `phases Bob's page showed (${drop})`).toContain('phase:reconnecting');
+				expect(phases.some((p) => p.startsWith('banner:Reconnecting'))).toBe(true);
+				expect(phases.filter((p) => p.startsWith('phase:')).at(-1)).toBe('phase:joined');
 			});
 		}
 	});
