@@ -1,21 +1,26 @@
 /** Minimal RTP for tests: build packets, and read what a subscriber socket receives. */
 import { createSocket, type Socket } from 'node:dgram';
 
-export function rtpPacket({ payloadType, sequenceNumber, timestamp, ssrc, marker = false, payload }: {
+export function rtpPacket({ payloadType, sequenceNumber, timestamp, ssrc, marker = false, payload, audioLevel }: {
 	payloadType: number;
 	sequenceNumber: number;
 	timestamp: number;
 	ssrc: number;
 	marker?: boolean;
 	payload: Buffer;
+	/** ssrc-audio-level (RFC 6464) in -dBov, sent as one-byte header extension id 1, voice activity set. */
+	audioLevel?: number;
 }): Buffer {
 	const header = Buffer.alloc(12);
-	header[0] = 0x80;
+	header[0] = audioLevel === undefined ? 0x80 : 0x90;
 	header[1] = (marker ? 0x80 : 0) | payloadType;
 	header.writeUInt16BE(sequenceNumber & 0xffff, 2);
 	header.writeUInt32BE(timestamp >>> 0, 4);
 	header.writeUInt32BE(ssrc >>> 0, 8);
-	return Buffer.concat([header, payload]);
+	if (audioLevel === undefined) return Buffer.concat([header, payload]);
+	// 0xBEDE profile, one 32-bit word: id 1, length 1 (L=0), V=1 | level, then padding.
+	const extension = Buffer.from([0xbe, 0xde, 0x00, 0x01, 0x10, 0x80 | (audioLevel & 0x7f), 0x00, 0x00]);
+	return Buffer.concat([header, extension, payload]);
 }
 
 /**

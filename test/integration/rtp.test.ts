@@ -103,3 +103,49 @@ describe('RTP through broadcaster PlainTransports', () => {
 		watcher.peer.close();
 	});
 });
+
+describe('speaker detection', () => {
+	it('reports who speaks (speakingPeers) and the dominant speaker (activeSpeaker) from audio levels', async () => {
+		const room = '/api/rooms/speakers';
+		const listener = await joinRoom(server, 'speakers', 'listener');
+		const speakers = [
+			{ id: 'loud', ssrc: 31313131, level: 20 },
+			{ id: 'quiet', ssrc: 42424242, level: 60 },
+		];
+		const targets: { ip: string; port: number; ssrc: number; level: number }[] = [];
+		for (const speaker of speakers) {
+			await post<'createBroadcaster'>(`${room}/broadcasters`, { id: speaker.id, displayName: speaker.id });
+			const transport = await post<'createPlainTransport'>(`${room}/broadcasters/${speaker.id}/transports`, { comedia: true });
+			await post<'createProducer'>(`${room}/broadcasters/${speaker.id}/transports/${transport.id}/producers`, {
+				kind: 'audio',
+				rtpParameters: {
+					codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }],
+					headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 1 }],
+					encodings: [{ ssrc: speaker.ssrc }],
+				},
+			});
+			targets.push({ ip: transport.ip, port: transport.port, ssrc: speaker.ssrc, level: speaker.level });
+		}
+
+		// 20 ms Opus frames with their audio level, for up to 10 s or until both events are seen.
+		const sender = createSocket('udp4');
+		const spoken = () => listener.peer.received('speakingPeers').some((n) => n.peerVolumes.length === 2)
+			&& listener.peer.received('activeSpeaker').some((n) => n.peerId === 'loud');
+		for (let i = 0; i < 500 && !spoken(); i++) {
+			for (const target of targets) {
+				sender.send(rtpPacket({ payloadType: 100, sequenceNumber: i, timestamp: i * 960, ssrc: target.ssrc, audioLevel: target.level, payload: Buffer.alloc(60, 7) }), target.port, target.ip);
+			}
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		}
+		sender.close();
+
+		const volumes = await listener.peer.waitForNotification('speakingPeers', (n) => n.peerVolumes.length === 2);
+		expect(volumes.peerVolumes.map((v) => v.peerId)).toEqual(['loud', 'quiet']);
+		expect(volumes.peerVolumes[0]!.volume).toBe(-20);
+		expect(volumes.peerVolumes[1]!.volume).toBe(-60);
+		await listener.peer.waitForNotification('activeSpeaker', (n) => n.peerId === 'loud');
+		// Silence once the audio stops.
+		await listener.peer.waitForNotification('speakingPeers', (n) => n.peerVolumes.length === 0);
+		listener.peer.close();
+	});
+});
