@@ -9,6 +9,7 @@ import exec from 'k6/execution';
 import type { Options } from 'k6/options';
 import { joinRoom, sleep } from './lib/session.ts';
 import { envBoolean, envNumber, envString, serverUrl } from './lib/env.ts';
+import { requestThresholds, summaryTrendStats } from './lib/options.ts';
 import { summaryOutputs, type SummaryData } from './lib/summary.ts';
 
 const RATE = envNumber('RATE', 4, { min: 0.1, max: 1000 });
@@ -31,18 +32,24 @@ export const options: Options = {
 			gracefulStop: `${HOLD_S + 15}s`,
 		},
 	},
+	summaryTrendStats,
 	thresholds: {
+		...requestThresholds(['getRouterRtpCapabilities', 'createWebRtcTransport', 'join', ...(PRODUCE ? ['produce'] : [])], 1000),
 		join_ready_time: ['p(95)<2000'],
-		protoo_request_errors: ['rate<0.01'],
 		join_failures: ['count<1'],
 		dropped_iterations: ['count<1'],
 	},
 };
 
-export default async function (): Promise<void> {
+/** A run id keeps rooms and peer ids of one run apart from earlier runs' (init code runs per VU, so setup() picks it). */
+export function setup(): { run: string } {
+	return { run: Date.now().toString(36) };
+}
+
+export default async function (data: { run: string }): Promise<void> {
 	const iteration = exec.scenario.iterationInTest;
-	const roomId = `churn-${iteration % ROOMS}`;
-	const peerId = `k6-churn-${iteration}`;
+	const roomId = `churn-${data.run}-${iteration % ROOMS}`;
+	const peerId = `k6-churn-${data.run}-${iteration}`;
 	const session = await joinRoom({ baseUrl: serverUrl(), roomId, peerId, displayName: peerId, produce: PRODUCE, tags: { scenario_name: 'join_churn' } });
 	await sleep(HOLD_S * 1000);
 	session.peer.close();

@@ -3,7 +3,7 @@
  * binary is on the PATH (it is not an npm package; see loadtest/README.md).
  * Elsewhere they are only type-checked (test/unit/loadtest/typecheck.test.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,34 +37,40 @@ describe.skipIf(!k6Available)('k6 signalling scenarios against the real server (
 		await server?.close();
 	});
 
-	function run(scenario: string, env: Record<string, string>): K6Summary {
-		const result = spawnSync('k6', ['run', '--quiet', join('loadtest', 'k6', `${scenario}.ts`)], {
+	/** Runs k6 as a child process; asynchronously, since the server answers from this very event loop. */
+	async function run(scenario: string, env: Record<string, string>): Promise<K6Summary> {
+		const child = spawn('k6', ['run', '--quiet', join('loadtest', 'k6', `${scenario}.ts`)], {
 			cwd: root,
-			encoding: 'utf8',
-			timeout: 90_000,
 			env: { ...process.env, ...env, SFU_URL: server.wsUrl, SUMMARY_DIR: summaryDir },
+			stdio: ['ignore', 'pipe', 'pipe'],
 		});
-		expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+		let output = '';
+		child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+		child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+		const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+		const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+		clearTimeout(timer);
+		expect(code, output).toBe(0);
 		const file = readdirSync(summaryDir).filter((name) => name.startsWith(`${scenario}-`)).sort().pop();
 		expect(file, `no ${scenario} summary JSON in ${summaryDir}`).toBeDefined();
 		return JSON.parse(readFileSync(join(summaryDir, file!), 'utf8')) as K6Summary;
 	}
 
-	it('join churn: peers join, produce, and leave at a fixed arrival rate', () => {
-		const summary = run('join-churn', { RATE: '2', DURATION: '4s', HOLD_S: '1', ROOMS: '2' });
+	it('join churn: peers join, produce, and leave at a fixed arrival rate', async () => {
+		const summary = await run('join-churn', { RATE: '2', DURATION: '4s', HOLD_S: '1', ROOMS: '2' });
 		expect(summary.metrics.join_ready_time?.values.count).toBeGreaterThanOrEqual(6);
 		expect(summary.metrics['protoo_request_rtt{method:produce}']?.values.count).toBeGreaterThan(0);
 		expect(summary.metrics.protoo_request_errors?.values.rate).toBe(0);
 	});
 
-	it('many rooms held: peers hold their sessions and ask for stats', () => {
-		const summary = run('many-rooms', { ROOMS: '2', PEERS: '2', HOLD_S: '3', RAMP_S: '1', STATS_INTERVAL_S: '1' });
+	it('many rooms held: peers hold their sessions and ask for stats', async () => {
+		const summary = await run('many-rooms', { ROOMS: '2', PEERS: '2', HOLD_S: '3', RAMP_S: '1', STATS_INTERVAL_S: '1' });
 		expect(summary.metrics.join_ready_time?.values.count).toBe(4);
 		expect(summary.metrics['protoo_request_rtt{method:getTransportStats}']?.values.count).toBeGreaterThanOrEqual(8);
 	});
 
-	it('one big room: every join reaches everyone already there as newPeer', () => {
-		const summary = run('big-room', { TARGET: '8', JOIN_INTERVAL_MS: '50', HOLD_S: '1', BUCKET: '4' });
+	it('one big room: every join reaches everyone already there as newPeer', async () => {
+		const summary = await run('big-room', { TARGET: '8', JOIN_INTERVAL_MS: '50', HOLD_S: '1', BUCKET: '4' });
 		// Peer i sees the 7 − i peers that join after it: 28 newPeer notifications in all.
 		expect(summary.metrics.newpeer_delivery_time?.values.count).toBe(28);
 		expect(summary.metrics['join_ready_time{room_size:4-7}']?.values.count).toBe(4);

@@ -23,10 +23,12 @@ function formatValue(metric: SummaryMetric, key: string, value: number): string 
 }
 
 function describe(name: string, metric: SummaryMetric): string {
-	const keys = metric.type === 'trend' ? ['p(50)', 'p(95)', 'p(99)', 'max', 'count'] : metric.type === 'rate' ? ['rate', 'passes', 'fails'] : Object.keys(metric.values);
+	const keys = metric.type === 'trend' ? ['med', 'p(95)', 'p(99)', 'max', 'count'] : metric.type === 'rate' ? ['rate', 'passes', 'fails'] : Object.keys(metric.values);
+	const label: Record<string, string> = { med: 'p50', passes: 'true', fails: 'false' };
+	const raw = new Set(['count', 'passes', 'fails']);
 	const parts = keys
 		.filter((key) => metric.values[key] !== undefined)
-		.map((key) => `${key}=${key === 'count' || key === 'passes' || key === 'fails' ? metric.values[key] : formatValue(metric, key, metric.values[key]!)}`);
+		.map((key) => `${label[key] ?? key}=${raw.has(key) ? metric.values[key] : formatValue(metric, key, metric.values[key]!)}`);
 	const thresholds = Object.entries(metric.thresholds ?? {}).map(([expression, result]) => `${result.ok ? '✓' : '✗'} ${expression}`);
 	return `  ${name.padEnd(58)} ${parts.join(' ')}${thresholds.length ? `   [${thresholds.join(', ')}]` : ''}`;
 }

@@ -26,6 +26,8 @@ export type PublisherOptions = {
 	seed?: number;
 	/** Send audio (default true). */
 	audio?: boolean;
+	/** Announced at creation so this broadcaster can also consume (a meeting participant). */
+	rtpCapabilities?: ms.RtpCapabilities;
 };
 
 export type PublisherStats = {
@@ -65,7 +67,12 @@ export class Publisher {
 		const random = seededRandom(options.seed ?? Math.floor(Math.random() * 0xffffffff));
 		const socket = await bindSocket(options.bindAddress ?? '127.0.0.1');
 		try {
-			await api.createBroadcaster(roomId, { id, displayName: id, device: { name: 'loadtest-publisher' } });
+			await api.createBroadcaster(roomId, {
+				id,
+				displayName: id,
+				device: { name: 'loadtest-publisher' },
+				...(options.rtpCapabilities ? { rtpCapabilities: options.rtpCapabilities } : {}),
+			});
 			const transport = await api.createPlainTransport(roomId, id, {
 				comedia: false,
 				rtcpMux: true,

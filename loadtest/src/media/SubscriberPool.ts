@@ -109,11 +109,17 @@ export class SubscriberPool {
 		return [...this.streamsByKey.values()];
 	}
 
-	/** Joins `roomId` as broadcaster `id` and consumes `producerIds` over one SRTP PlainTransport. */
-	async add(roomId: string, id: string, producerIds: string[]): Promise<void> {
+	/**
+	 * Joins `roomId` as broadcaster `id` and consumes `producerIds` over one SRTP
+	 * PlainTransport. With `existingBroadcaster`, the broadcaster was created
+	 * (with rtpCapabilities) by its publisher: a meeting participant.
+	 */
+	async add(roomId: string, id: string, producerIds: string[], options: { existingBroadcaster?: boolean } = {}): Promise<void> {
 		if (this.closed) throw new Error('subscriber pool is closed');
 		const socket = this.sockets[this.subscribers.length % this.sockets.length]!;
-		await this.api.createBroadcaster(roomId, { id, displayName: id, device: { name: 'loadtest-subscriber' }, rtpCapabilities: subscriberRtpCapabilities() });
+		if (!options.existingBroadcaster) {
+			await this.api.createBroadcaster(roomId, { id, displayName: id, device: { name: 'loadtest-subscriber' }, rtpCapabilities: subscriberRtpCapabilities() });
+		}
 		const transport = await this.api.createPlainTransport(roomId, id, { comedia: false, rtcpMux: true, enableSrtp: true, srtpCryptoSuite: this.suite });
 		if (!transport.srtpParameters) throw new Error(`transport of subscriber ${id} was created with enableSrtp but returned no srtpParameters`);
 		const ours = randomSrtpParameters(this.suite);

@@ -82,13 +82,17 @@ export class AudioSource extends RtpSource {
 	}
 
 	poll(nowMs: number): Buffer[] {
-		const packets: Buffer[] = [];
+		if (this.nextFrameMs > nowMs) return [];
 		// Catch up at most a few frames after a stall instead of flooding.
-		for (let frames = 0; this.nextFrameMs <= nowMs && frames < 5; frames++) {
+		const due = Math.min(5, Math.floor((nowMs - this.nextFrameMs) / this.profile.ptimeMs) + 1);
+		const packets: Buffer[] = [];
+		for (let frame = 0; frame < due; frame++) {
 			const size = Math.max(8, Math.round(this.frameBytes * (0.8 + 0.4 * this.random())));
-			packets.push(...this.packetize([opusPayload(size, this.packetCount)], this.rtpTimestampAt(this.nextFrameMs)));
-			this.nextFrameMs += this.profile.ptimeMs;
+			// Timestamped at send time: the jitter subscribers measure is then the server's and the network's, not the generator's timer.
+			const sentAtMs = nowMs - (due - 1 - frame) * this.profile.ptimeMs;
+			packets.push(...this.packetize([opusPayload(size, this.packetCount)], this.rtpTimestampAt(sentAtMs)));
 		}
+		this.nextFrameMs += due * this.profile.ptimeMs;
 		if (this.nextFrameMs <= nowMs) this.nextFrameMs = nowMs + this.profile.ptimeMs;
 		return packets;
 	}
@@ -132,7 +136,6 @@ export class VideoEncodingSource extends RtpSource {
 	poll(nowMs: number): Buffer[] {
 		if (this.nextFrameMs > nowMs) return [];
 		const frameIntervalMs = 1000 / this.layer.fps;
-		const captureMs = this.nextFrameMs;
 		this.nextFrameMs += frameIntervalMs;
 		// After a stall, skip the missed frames as a real encoder would.
 		if (this.nextFrameMs <= nowMs) this.nextFrameMs = nowMs + frameIntervalMs;
@@ -159,6 +162,7 @@ export class VideoEncodingSource extends RtpSource {
 		this.pictureId = (this.pictureId + 1) & 0x7fff;
 		this.framesSinceKeyFrame++;
 		this.framesSent++;
-		return this.packetize(payloads, this.rtpTimestampAt(captureMs));
+		// Timestamped at send time (see AudioSource).
+		return this.packetize(payloads, this.rtpTimestampAt(nowMs));
 	}
 }

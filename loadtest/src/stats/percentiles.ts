@@ -61,6 +61,11 @@ export class LatencySamples {
 		return summarize([...this.samples.values()].flatMap((entry) => entry.values));
 	}
 
+	/** The samples of the given labels together. */
+	summaryOf(labels: readonly string[]): Percentiles {
+		return summarize(labels.flatMap((label) => this.samples.get(label)?.values ?? []));
+	}
+
 	clear(): void {
 		this.samples.clear();
 	}
