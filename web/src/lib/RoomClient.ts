@@ -157,6 +157,9 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 	/** Sources being produced right now, so a second publish waits instead of producing twice. */
 	readonly #producing = new Map<MediaSource, Promise<void>>();
 	readonly #consumers = new Map<string, msc.Consumer>();
+	/** Consumers being created; the server may close one before we are done (then we drop it). */
+	readonly #pendingConsumers = new Set<string>();
+	readonly #closedWhilePending = new Set<string>();
 	readonly #dataConsumers = new Map<string, msc.DataConsumer>();
 	#chatProducer: msc.DataProducer | undefined;
 	readonly #peerNames = new Map<PeerId, string>();
@@ -600,6 +603,8 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		this.#producing.clear();
 		for (const id of this.#consumers.keys()) this.emit('consumerClosed', id);
 		this.#consumers.clear();
+		this.#pendingConsumers.clear();
+		this.#closedWhilePending.clear();
 		this.#dataConsumers.clear();
 		if (this.#chatProducer) this.emit('chatReady', false);
 		this.#chatProducer = undefined;
@@ -630,15 +635,22 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		const transport = this.#transports.get('recv');
 		if (!transport || transport.closed) throw new Error('not ready to consume');
 		const source = isMediaSource(data.appData.source) ? data.appData.source : 'unknown';
-		const consumer = await transport.consume({
-			id: data.id,
-			producerId: data.producerId,
-			kind: data.kind,
-			rtpParameters: data.rtpParameters as msc.RtpParameters,
-			// Microphone and camera of one peer in one stream: the browser keeps them in sync.
-			streamId: `${data.peerId}-${source === 'screen' || source === 'screen-audio' ? 'screen' : 'camera'}`,
-			appData: { ...data.appData },
-		});
+		this.#pendingConsumers.add(data.id);
+		const consumer = await transport
+			.consume({
+				id: data.id,
+				producerId: data.producerId,
+				kind: data.kind,
+				rtpParameters: data.rtpParameters as msc.RtpParameters,
+				// Microphone and camera of one peer in one stream: the browser keeps them in sync.
+				streamId: `${data.peerId}-${source === 'screen' || source === 'screen-audio' ? 'screen' : 'camera'}`,
+				appData: { ...data.appData },
+			})
+			.finally(() => this.#pendingConsumers.delete(data.id));
+		if (this.#closedWhilePending.delete(data.id) || transport.closed) {
+			consumer.close();
+			throw new Error(`consumer ${data.id} was closed by the server before it was ready`);
+		}
 		this.#consumers.set(consumer.id, consumer);
 		consumer.on('transportclose', () => this.#consumers.delete(consumer.id));
 		const { spatialLayers, temporalLayers } = parseScalabilityMode(consumer.rtpParameters.encodings?.[0]?.scalabilityMode);
@@ -714,6 +726,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			consumerLayersChanged: ({ consumerId, spatialLayer, temporalLayer }) =>
 				this.emit('consumerLayers', consumerId, spatialLayer, temporalLayer),
 			consumerClosed: ({ consumerId }) => {
+				if (this.#pendingConsumers.has(consumerId)) this.#closedWhilePending.add(consumerId);
 				const consumer = this.#consumers.get(consumerId);
 				if (!consumer) return;
 				this.#consumers.delete(consumerId);
