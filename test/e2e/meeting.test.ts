@@ -278,22 +278,28 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		await expect(alice.page.locator('[data-testid="participant-count"]').textContent()).resolves.toBe('2 participants');
 	});
 
-	it('when the server drops a page’s WebSocket, the page rejoins by itself and media flows again', async () => {
-		for (const drop of ['closed by the server', 'TCP connection destroyed'] as const) {
+	it('when the server drops a page’s WebSocket, or its media worker dies, pages rejoin by themselves and media flows again', async () => {
+		for (const drop of ['closed by the server', 'TCP connection destroyed', 'media worker killed'] as const) {
 			const before = consumersOf(server, ROOM, id(alice), id(bob)).map((c) => c.consumer.id);
 			expect(before).toHaveLength(2);
-			await recordSessionPhases(bob.page);
+			const affected = drop === 'media worker killed' ? [alice, bob] : [bob];
+			for (const p of affected) await recordSessionPhases(p.page);
 			if (drop === 'closed by the server') {
 				const room = server.rooms.get(ROOM);
 				const peer = serverPeer(server, ROOM, id(bob));
 				if (!room || !peer) throw new Error('Bob is not in the room on the server');
 				room.closePeer(peer);
-			} else {
+			} else if (drop === 'TCP connection destroyed') {
 				destroySignallingSocket(server, ROOM, id(bob));
+			} else {
+				// The room's only worker: the server replaces it and tells everyone to reconnect.
+				const [worker] = server.pool.workers;
+				if (!worker) throw new Error('no live worker');
+				process.kill(worker.pid, 'SIGKILL');
 			}
 			await withLogs([alice, bob], async () => {
-				// Bob's own page says so, then is back; Alice gets him back with new consumers.
-				await bob.page.locator('[data-testid="meeting-room"][data-session="joined"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+				// The pages say so, then are back; Alice gets Bob back with new consumers.
+				for (const p of affected) await p.page.locator('[data-testid="meeting-room"][data-session="joined"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
 				await until(
 					`Alice to consume Bob's new producers (${drop})`,
 					async () => {
@@ -313,11 +319,13 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 					MEDIA_TIMEOUT_MS,
 				);
 				expect(audio).toHaveLength(1);
-				// Bob was told, rather than left looking at a frozen picture.
-				const phases = await recordedSessionPhases(bob.page);
-				expect(phases, `phases Bob's page showed (${drop})`).toContain('phase:reconnecting');
-				expect(phases.some((p) => p.startsWith('banner:Reconnecting'))).toBe(true);
-				expect(phases.filter((p) => p.startsWith('phase:')).at(-1)).toBe('phase:joined');
+				// They were told, rather than left looking at a frozen picture.
+				for (const p of affected) {
+					const phases = await recordedSessionPhases(p.page);
+					expect(phases, `phases ${p.name}'s page showed (${drop})`).toContain('phase:reconnecting');
+					expect(phases.some((entry) => entry.startsWith('banner:Reconnecting'))).toBe(true);
+					expect(phases.filter((entry) => entry.startsWith('phase:')).at(-1)).toBe('phase:joined');
+				}
 			});
 		}
 	});
