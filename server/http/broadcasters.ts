@@ -9,7 +9,7 @@ import type { types as ms } from 'mediasoup';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
-import type { Peer, ProducerAppData, TransportAppData } from '../rooms/Peer.js';
+import type { Peer, TransportAppData } from '../rooms/Peer.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { badRequest, conflict, forbidden, limitReached, notFound } from '../signalling/errors.js';
@@ -124,15 +124,7 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/producers', async (req, res) => {
 		const body = parse(schemas.createProducer, req.body, 'producer');
 		const { room, peer, transport } = transportOf(req);
-		if (peer.producers.size >= limits.maxProducersPerPeer) throw limitReached(`at most ${limits.maxProducersPerPeer} producers per broadcaster (rooms.maxProducersPerPeer)`);
-		const producer = await transport.produce<ProducerAppData>({
-			kind: body.kind,
-			rtpParameters: body.rtpParameters,
-			paused: body.paused ?? false,
-			appData: { ...body.appData, peerId: peer.id },
-		});
-		room.attachProducer(peer, producer);
-		peer.logger.info({ event: 'producer-created', producerId: producer.id, kind: producer.kind, type: producer.type }, 'broadcaster producer created');
+		const producer = await room.produce(peer, transport, body);
 		const response: HttpApi['createProducer']['response'] = { id: producer.id };
 		res.json(response);
 	});
@@ -160,15 +152,7 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/produce/data', async (req, res) => {
 		const body = parse(schemas.createDataProducer, req.body, 'data producer');
 		const { room, peer, transport } = transportOf(req);
-		if (!transport.sctpParameters) throw conflict(`transport "${transport.id}" has no SCTP: create it with enableSctp`);
-		if (peer.dataProducers.size >= limits.maxDataProducersPerPeer) throw limitReached(`at most ${limits.maxDataProducersPerPeer} data producers per broadcaster (rooms.maxDataProducersPerPeer)`);
-		const dataProducer = await transport.produceData<ProducerAppData>({
-			sctpStreamParameters: body.sctpStreamParameters,
-			label: body.label ?? '',
-			protocol: body.protocol ?? '',
-			appData: { ...body.appData, peerId: peer.id },
-		});
-		room.attachDataProducer(peer, dataProducer);
+		const dataProducer = await room.produceData(peer, transport, body);
 		const response: HttpApi['createDataProducer']['response'] = { id: dataProducer.id };
 		res.json(response);
 	});

@@ -13,6 +13,7 @@ import protoo, { type WebSocketTransport } from 'protoo-server';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
+import { conflict, limitReached } from '../signalling/errors.js';
 import type { NotificationMethod, NotificationsFromServer, PeerId, PeerInfo, RoomId, RoomSummary } from '../signalling/protocol.js';
 import { Peer, type OwnerLookup, type PeerTransport, type ProducerAppData } from './Peer.js';
 import { RoomRouters, type RoomRouter } from './RoomRouters.js';
@@ -165,8 +166,16 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (transport.appData.consuming) this.#consumeExisting(peer);
 	}
 
-	/** Registers a new producer and gives it to every other joined peer. */
-	attachProducer(peer: Peer, producer: ms.Producer<ProducerAppData>): void {
+	/** Creates a producer of `peer` on its transport and gives it to every other joined peer. */
+	async produce(peer: Peer, transport: PeerTransport, options: { kind: ms.MediaKind; rtpParameters: ms.RtpParameters; paused?: boolean; appData?: Record<string, unknown> }): Promise<ms.Producer<ProducerAppData>> {
+		const { maxProducersPerPeer } = this.#config.rooms;
+		if (peer.producers.size >= maxProducersPerPeer) throw limitReached(`at most ${maxProducersPerPeer} producers per peer (rooms.maxProducersPerPeer)`);
+		const producer = await transport.produce<ProducerAppData>({
+			kind: options.kind,
+			rtpParameters: options.rtpParameters,
+			paused: options.paused ?? false,
+			appData: { ...options.appData, peerId: peer.id },
+		});
 		peer.addProducer(producer);
 		producer.on('score', (score) => peer.notify('producerScore', { producerId: producer.id, score }));
 		producer.observer.once('close', () => {
@@ -175,12 +184,25 @@ export class Room extends EventEmitter<RoomEvents> {
 		});
 		if (producer.kind === 'audio') void this.#detectSpeaker(peer, producer);
 		for (const other of this.joinedPeers()) if (other !== peer) void this.#consume(other, peer, producer);
+		peer.logger.info({ event: 'producer-created', producerId: producer.id, kind: producer.kind, type: producer.type, appData: options.appData }, 'producer created');
+		return producer;
 	}
 
-	attachDataProducer(peer: Peer, dataProducer: ms.DataProducer<ProducerAppData>): void {
+	/** Creates a data producer of `peer` (its transport must have SCTP) and gives it to every other joined peer. */
+	async produceData(peer: Peer, transport: PeerTransport, options: { sctpStreamParameters: ms.SctpStreamParameters; label?: string; protocol?: string; appData?: Record<string, unknown> }): Promise<ms.DataProducer<ProducerAppData>> {
+		const { maxDataProducersPerPeer } = this.#config.rooms;
+		if (peer.dataProducers.size >= maxDataProducersPerPeer) throw limitReached(`at most ${maxDataProducersPerPeer} data producers per peer (rooms.maxDataProducersPerPeer)`);
+		if (!transport.sctpParameters) throw conflict(`transport "${transport.id}" has no SCTP: create it with SCTP enabled`);
+		const dataProducer = await transport.produceData<ProducerAppData>({
+			sctpStreamParameters: options.sctpStreamParameters,
+			label: options.label ?? '',
+			protocol: options.protocol ?? '',
+			appData: { ...options.appData, peerId: peer.id },
+		});
 		peer.addDataProducer(dataProducer);
 		dataProducer.observer.once('close', () => this.#routers.forgetProducer(dataProducer.id));
 		for (const other of this.joinedPeers()) if (other !== peer) void this.#consumeData(other, peer, dataProducer);
+		return dataProducer;
 	}
 
 	/** Makes another peer's producer available on `peer`'s router (for broadcaster consumers). */

@@ -6,7 +6,7 @@
  */
 import type { types as ms } from 'mediasoup';
 import type { Config } from '../config.js';
-import type { Peer, ProducerAppData, TransportAppData } from '../rooms/Peer.js';
+import type { Peer, TransportAppData } from '../rooms/Peer.js';
 import type { Room } from '../rooms/Room.js';
 import { conflict, limitReached } from './errors.js';
 import type { RequestData, RequestMethod, ResponseData } from './protocol.js';
@@ -88,38 +88,17 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 
 	restartIce: async (context, { transportId }) => webRtcTransport(context, transportId).restartIce(),
 
-	produce: async ({ room, peer, config }, data) => {
+	produce: async ({ room, peer }, data) => {
 		requireJoined(peer, 'produce');
-		if (peer.producers.size >= config.rooms.maxProducersPerPeer) {
-			throw limitReached(`at most ${config.rooms.maxProducersPerPeer} producers per peer (rooms.maxProducersPerPeer)`);
-		}
 		const transport = peer.own('transports', data.transportId, room.ownerOf);
 		if (!transport.appData.producing) throw conflict(`transport "${transport.id}" was created for consuming only`);
-		const producer = await transport.produce<ProducerAppData>({
-			kind: data.kind,
-			rtpParameters: data.rtpParameters,
-			paused: data.paused ?? false,
-			appData: { ...data.appData, peerId: peer.id },
-		});
-		room.attachProducer(peer, producer);
-		peer.logger.info({ event: 'producer-created', producerId: producer.id, kind: producer.kind, type: producer.type, appData: data.appData }, 'producer created');
+		const producer = await room.produce(peer, transport, data);
 		return { id: producer.id };
 	},
 
-	produceData: async ({ room, peer, config }, data) => {
+	produceData: async ({ room, peer }, data) => {
 		requireJoined(peer, 'produce data');
-		if (peer.dataProducers.size >= config.rooms.maxDataProducersPerPeer) {
-			throw limitReached(`at most ${config.rooms.maxDataProducersPerPeer} data producers per peer (rooms.maxDataProducersPerPeer)`);
-		}
-		const transport = peer.own('transports', data.transportId, room.ownerOf);
-		if (!transport.sctpParameters) throw conflict(`transport "${transport.id}" has no SCTP: create it with sctpCapabilities`);
-		const dataProducer = await transport.produceData<ProducerAppData>({
-			sctpStreamParameters: data.sctpStreamParameters,
-			label: data.label ?? '',
-			protocol: data.protocol ?? '',
-			appData: { ...data.appData, peerId: peer.id },
-		});
-		room.attachDataProducer(peer, dataProducer);
+		const dataProducer = await room.produceData(peer, peer.own('transports', data.transportId, room.ownerOf), data);
 		return { id: dataProducer.id };
 	},
 

@@ -1,6 +1,7 @@
 /** HTTPS requests to the test server (self-signed certificate). */
 import { request } from 'node:https';
 import type { SfuServer } from '../../server/server.js';
+import type { HttpApi } from '../../server/signalling/protocol.js';
 
 export type HttpResult<T = Record<string, unknown>> = { status: number; json: T & { error?: string }; text: string; headers: Record<string, string | string[] | undefined> };
 
@@ -24,4 +25,11 @@ export function http<T = Record<string, unknown>>(server: SfuServer, method: str
 		if (payload !== undefined) req.write(payload);
 		req.end();
 	});
+}
+
+/** POST to the HTTP API, typed by the API's response; fails the test on any status but 200. */
+export async function post<K extends keyof HttpApi>(server: SfuServer, path: string, body: unknown): Promise<HttpApi[K]['response']> {
+	const result = await http<HttpApi[K]['response']>(server, 'POST', path, body);
+	if (result.status !== 200) throw new Error(`POST ${path}: ${result.status} ${result.text}`);
+	return result.json;
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SfuServer } from '../../server/server.js';
 import type { HttpApi } from '../../server/signalling/protocol.js';
 import { joinRoom } from '../helpers/fixtures.js';
-import { http } from '../helpers/http.js';
+import { http, post as postJson } from '../helpers/http.js';
 import { startTestServer, waitFor } from '../helpers/server.js';
 
 let server: SfuServer;
@@ -28,11 +28,7 @@ afterAll(async () => {
 	await server.close();
 });
 
-async function post<K extends keyof HttpApi>(path: string, body: unknown): Promise<HttpApi[K]['response']> {
-	const result = await http<HttpApi[K]['response']>(server, 'POST', path, body);
-	if (result.status !== 200) throw new Error(`POST ${path}: ${result.status} ${result.text}`);
-	return result.json;
-}
+const post = <K extends keyof HttpApi>(path: string, body: unknown) => postJson<K>(server, path, body);
 
 /** A broadcaster with an SCTP PlainTransport, and an SCTP association to it from a local UDP socket. */
 async function sctpBroadcaster(id: string): Promise<{ transportId: string; association: SctpSocket }> {

@@ -11,7 +11,7 @@ import { projectRoot } from '../../server/config.js';
 import type { SfuServer } from '../../server/server.js';
 import type { HttpApi } from '../../server/signalling/protocol.js';
 import { joinRoom } from '../helpers/fixtures.js';
-import { http } from '../helpers/http.js';
+import { http, post as postJson } from '../helpers/http.js';
 import { rtpReceiver } from '../helpers/rtp.js';
 import { startTestServer, waitFor } from '../helpers/server.js';
 
@@ -25,11 +25,7 @@ afterAll(async () => {
 	await server.close();
 });
 
-async function post<K extends keyof HttpApi>(path: string, body: unknown): Promise<HttpApi[K]['response']> {
-	const result = await http<HttpApi[K]['response']>(server, 'POST', path, body);
-	if (result.status !== 200) throw new Error(`POST ${path}: ${result.status} ${result.text}`);
-	return result.json;
-}
+const post = <K extends keyof HttpApi>(path: string, body: unknown) => postJson<K>(server, path, body);
 
 describe('examples/ffmpeg-broadcast.sh', () => {
 	it('streams VP8 and Opus from ffmpeg to the room, and cleans up when it ends', async () => {

@@ -12,7 +12,7 @@ import type { types as ms } from 'mediasoup';
 import type { SfuServer } from '../../server/server.js';
 import type { HealthReport, HttpApi } from '../../server/signalling/protocol.js';
 import { chromium, joinRoom, withMid, type JoinedPeer } from '../helpers/fixtures.js';
-import { http } from '../helpers/http.js';
+import { http, post as postJson } from '../helpers/http.js';
 import { rtpPacket, rtpReceiver } from '../helpers/rtp.js';
 import { startTestServer, waitFor } from '../helpers/server.js';
 
@@ -27,11 +27,7 @@ afterAll(async () => {
 	await server.close();
 });
 
-async function post<K extends keyof HttpApi>(path: string, body: unknown): Promise<HttpApi[K]['response']> {
-	const result = await http<HttpApi[K]['response']>(server, 'POST', path, body);
-	if (result.status !== 200) throw new Error(`POST ${path}: ${result.status} ${result.text}`);
-	return result.json;
-}
+const post = <K extends keyof HttpApi>(path: string, body: unknown) => postJson<K>(server, path, body);
 
 /** Routers, transports and consumers on every worker, from the workers themselves. */
 async function workerContents(): Promise<{ routers: number; transports: number; consumers: number }> {
