@@ -5,8 +5,8 @@
  * inbound-rtp statistics show whether the cheap PlainTransport subscribers
  * measure what a browser sees.
  */
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH, pageBundle } from './bundle.js';
 
 export type BrowserInboundStats = {
 	kind: 'audio' | 'video';
@@ -24,50 +24,6 @@ type SubscriberApi = {
 	error(): string | undefined;
 };
 
-export const CHROMIUM_FLAGS = [
-	'--headless',
-	'--no-sandbox',
-	'--disable-gpu',
-	'--disable-quic',
-	'--no-first-run',
-	'--disable-background-networking',
-	'--disable-component-update',
-	'--disable-sync',
-	'--use-fake-ui-for-media-stream',
-	'--use-fake-device-for-media-stream',
-	'--ignore-certificate-errors',
-];
-
-let bundle: Promise<string> | undefined;
-
-/** The subscriber page as one IIFE script (built once per process). */
-export function subscriberBundle(rootDir: string): Promise<string> {
-	bundle ??= (async () => {
-		const { build } = await import('vite');
-		const output = await build({
-			configFile: false,
-			root: rootDir,
-			logLevel: 'silent',
-			define: { 'process.env.NODE_ENV': '"production"' },
-			build: {
-				write: false,
-				minify: false,
-				emptyOutDir: false,
-				lib: { entry: join(rootDir, 'loadtest', 'browser', 'subscriber.ts'), formats: ['iife'], name: 'loadtestSubscriberBundle', fileName: () => 'subscriber.js' },
-			},
-		});
-		const outputs = Array.isArray(output) ? output : [output];
-		for (const result of outputs) {
-			if ('output' in result) {
-				const chunk = result.output.find((item) => item.type === 'chunk');
-				if (chunk && chunk.type === 'chunk') return chunk.code;
-			}
-		}
-		throw new Error('vite produced no bundle for loadtest/browser/subscriber.ts');
-	})();
-	return bundle;
-}
-
 export class BrowserSubscribers {
 	private constructor(
 		private readonly browser: Browser,
@@ -76,8 +32,8 @@ export class BrowserSubscribers {
 
 	/** Launches Chromium and joins `count` receive-only peers to `roomId`. */
 	static async start(options: { rootDir: string; serverUrl: string; wsUrl: string; roomId: string; count: number; executablePath?: string }): Promise<BrowserSubscribers> {
-		const script = await subscriberBundle(options.rootDir);
-		const browser = await chromium.launch({ executablePath: options.executablePath ?? '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+		const script = await pageBundle(options.rootDir, 'subscriber');
+		const browser = await chromium.launch({ executablePath: options.executablePath ?? CHROMIUM_PATH, args: CHROMIUM_FLAGS });
 		const pages: Page[] = [];
 		try {
 			for (let i = 0; i < options.count; i++) {

@@ -7,6 +7,7 @@
  */
 import { BrowserSubscribers, type BrowserInboundStats } from '../browser/BrowserSubscribers.js';
 import { MediaClock } from '../media/MediaClock.js';
+import { vp8Clips, type VideoClip } from '../media/clips.js';
 import { PROFILES, type ProfileName } from '../media/profile.js';
 import { HttpApiClient } from '../signalling/HttpApiClient.js';
 import { probeJoin } from '../signalling/ProtooProbe.js';
@@ -25,6 +26,10 @@ export type SweepPlan = {
 	server: ServerSettings;
 	/** Real WebRTC subscribers (headless Chromium) present during the sweep. */
 	browsers: number;
+	/** Measure every n-th viewer/participant's streams (1 = all). */
+	measureEvery: number;
+	/** Send real VP8 frames (encoded once by Chromium, cached); false: filler frames of the same sizes. */
+	realFrames: boolean;
 };
 
 export type Thresholds = { maxLoss: number; maxWorkerCpuPercent: number };
@@ -63,8 +68,9 @@ export type StepResult = {
 	/** Consumers the server reports (our streams, browsers' and pipe consumers included). */
 	serverConsumers: number;
 	consumersPerWorker: number[];
-	/** Streams our PlainTransport subscribers receive. */
+	/** Streams our PlainTransport subscribers receive (measured + unmeasured). */
 	streams: number;
+	measuredStreams: number;
 	setupSeconds: number;
 	api: Record<string, Percentiles>;
 	signalling: { joins: number; joinTotal: Percentiles; requests: Percentiles; byMethod: Record<string, Percentiles> };
@@ -172,7 +178,8 @@ async function runStep(
 	const end = snapshot(processes, streams);
 	const browserAfter = browsers ? await browsers.stats() : undefined;
 	const healthAfter = await server.health();
-	const window = compare(processes, start, end);
+	const allStreams = streams.length + load.pool.unmeasuredStreams;
+	const window = compare(processes, start, end, streams.length > 0 ? allStreams / streams.length : 1);
 
 	const publisherPackets = load.publishers.reduce((sum, publisher, index) => sum + publisher.stats.packetsSent - (publisherBefore[index]?.packetsSent ?? 0), 0);
 	const publisherBytes = load.publishers.reduce((sum, publisher, index) => sum + publisher.stats.bytesSent - (publisherBefore[index]?.bytesSent ?? 0), 0);
@@ -186,7 +193,8 @@ async function runStep(
 		subscribers: load.pool.subscribers.length,
 		serverConsumers: healthAfter.workers.reduce((sum, worker) => sum + worker.consumers, 0),
 		consumersPerWorker: healthAfter.workers.map((worker) => worker.consumers),
-		streams: streams.length,
+		streams: allStreams,
+		measuredStreams: streams.length,
 		setupSeconds,
 		api,
 		signalling: { joins, joinTotal: signalling.summary('join total'), requests, byMethod },
@@ -226,14 +234,20 @@ async function backgroundLoad(options: CapacityOptions): Promise<number> {
 }
 
 async function runSweep(plan: SweepPlan, options: CapacityOptions, startedAt: number): Promise<SweepResult> {
-	options.log(`\n▶ sweep "${plan.name}": ${plan.shape}, profile ${plan.profile}, ${plan.server.numWorkers} worker(s), steps ${plan.steps.join(', ')}`);
+	options.log(
+		`\n▶ sweep "${plan.name}": ${plan.shape}, profile ${plan.profile}, ${plan.server.numWorkers} worker(s), steps ${plan.steps.join(', ')}` +
+			`${plan.measureEvery > 1 ? `, every ${plan.measureEvery}${plan.measureEvery === 2 ? 'nd' : plan.measureEvery === 3 ? 'rd' : 'th'} ${plan.shape === 'stream' ? 'viewer' : 'participant'} measured` : ''}`,
+	);
 	const backgroundCpuPercent = await backgroundLoad(options);
 	const server = await ServerProcess.start(options.rootDir, plan.server);
 	const apiLatency = new LatencySamples();
 	const api = new HttpApiClient({ baseUrl: server.url, maxSockets: 8, latency: apiLatency });
 	const clock = new MediaClock();
 	const roomId = `capacity-${plan.name}`;
-	const loadOptions = { api, roomId, profile: PROFILES[plan.profile], clock, concurrency: 6 };
+	const profile = PROFILES[plan.profile];
+	let clips: VideoClip[] | undefined;
+	if (plan.realFrames && profile.video.codec === 'VP8') clips = await vp8Clips(options.rootDir, profile, options.log);
+	const loadOptions = { api, roomId, profile, clock, concurrency: 6, measureEvery: plan.measureEvery, ...(clips ? { clips } : {}) };
 	let load: Load | undefined;
 	let browsers: BrowserSubscribers | undefined;
 	const steps: StepResult[] = [];

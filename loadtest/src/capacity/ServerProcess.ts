@@ -75,7 +75,6 @@ export class ServerProcess {
 		const main = join(rootDir, 'dist', 'server', 'main.js');
 		if (!existsSync(main)) throw new Error(`${main} does not exist: build the server first (node scripts/setup.mjs --for start)`);
 		const port = await freePort();
-		const webRtcServerPort = await freePort();
 		const env: NodeJS.ProcessEnv = {
 			...process.env,
 			SFU_HTTP_LISTEN_HOST: '127.0.0.1',
@@ -84,7 +83,8 @@ export class ServerProcess {
 			SFU_MEDIASOUP_LISTEN_IP: '127.0.0.1',
 			SFU_MEDIASOUP_ANNOUNCED_ADDRESS: '127.0.0.1',
 			SFU_MEDIASOUP_PLAIN_TRANSPORT_LISTEN_IP: '127.0.0.1',
-			SFU_MEDIASOUP_WEB_RTC_SERVER_PORT: String(webRtcServerPort),
+			// 0: each worker's WebRtcServer takes a free port (Chromium subscribers get it from ICE candidates).
+			SFU_MEDIASOUP_WEB_RTC_SERVER_PORT: '0',
 			SFU_MEDIASOUP_ROUTER_CONSUMER_SOFT_LIMIT: String(settings.routerConsumerSoftLimit),
 			SFU_MEDIASOUP_WORKER_LOG_LEVEL: 'error',
 			SFU_LOG_LEVEL: 'warn',

@@ -11,6 +11,7 @@ import { Publisher } from '../media/Publisher.js';
 import { SubscriberPool } from '../media/SubscriberPool.js';
 import { subscriberRtpCapabilities, type MediaProfile } from '../media/profile.js';
 import type { HttpApiClient } from '../signalling/HttpApiClient.js';
+import type { VideoClip } from '../media/clips.js';
 
 /** Runs `task` over `items`, `concurrency` at a time, in order of start. */
 export async function inParallel<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
@@ -42,6 +43,10 @@ export type LoadOptions = {
 	/** Concurrent API calls while growing. */
 	concurrency?: number;
 	seed?: number;
+	/** Measure every n-th viewer/participant (1 = all); the others' media is discarded by the kernel unread. */
+	measureEvery?: number;
+	/** Real VP8 frames per layer for the publishers (see media/clips.ts). */
+	clips?: VideoClip[];
 };
 
 export class StreamLoad implements Load {
@@ -56,7 +61,14 @@ export class StreamLoad implements Load {
 	static async create(options: LoadOptions): Promise<StreamLoad> {
 		const pool = await SubscriberPool.create({ api: options.api, sockets: 8 });
 		const load = new StreamLoad(options, pool);
-		const publisher = await Publisher.start({ api: options.api, roomId: options.roomId, id: 'stream-publisher', profile: options.profile, seed: options.seed ?? 1 });
+		const publisher = await Publisher.start({
+			api: options.api,
+			roomId: options.roomId,
+			id: 'stream-publisher',
+			profile: options.profile,
+			seed: options.seed ?? 1,
+			...(options.clips ? { clips: options.clips } : {}),
+		});
 		load.publishers.push(publisher);
 		options.clock.add(publisher);
 		return load;
@@ -69,7 +81,10 @@ export class StreamLoad implements Load {
 	async grow(size: number): Promise<void> {
 		const producerIds = this.publishers[0]!.producerIds;
 		const ids = Array.from({ length: Math.max(0, size - this.size) }, (_, i) => `viewer-${this.size + i}`);
-		await inParallel(ids, this.options.concurrency ?? 6, (id) => this.pool.add(this.options.roomId, id, producerIds));
+		const every = this.options.measureEvery ?? 1;
+		await inParallel(ids, this.options.concurrency ?? 6, (id) =>
+			this.pool.add(this.options.roomId, id, producerIds, { measured: Number(id.slice('viewer-'.length)) % every === 0 }),
+		);
 		this.size = Math.max(this.size, size);
 	}
 
@@ -113,11 +128,13 @@ export class MeetingLoad implements Load {
 				profile: this.options.profile,
 				seed: (this.options.seed ?? 1) + index,
 				rtpCapabilities: subscriberRtpCapabilities(),
+				...(this.options.clips ? { clips: this.options.clips } : {}),
 			});
 			this.options.clock.add(publisher);
 			const others = [...this.publishers];
 			this.publishers.push(publisher);
-			await this.pool.add(this.options.roomId, id, others.flatMap((other) => other.producerIds), { existingBroadcaster: true });
+			const measured = index % (this.options.measureEvery ?? 1) === 0;
+			await this.pool.add(this.options.roomId, id, others.flatMap((other) => other.producerIds), { existingBroadcaster: true, measured });
 			const pairs = others.flatMap((other) => publisher.producerIds.map((producerId) => ({ subscriber: other.id, producerId })));
 			await inParallel(pairs, concurrency, ({ subscriber, producerId }) => this.pool.consumeMore(subscriber, producerId));
 			this.size++;

@@ -64,7 +64,14 @@ export type WindowFigures = {
 		machine: number;
 	};
 	rssBytes: { workers: number[]; server: number; generator: number };
-	outgoing: { packetsPerSecond: number; bitsPerSecond: number };
+	/**
+	 * What the server forwarded to all PlainTransport subscribers: measured on
+	 * the measured ones, scaled by (all streams ÷ measured streams) when only a
+	 * sample is measured (every stream of a viewer is the same producer's).
+	 */
+	outgoing: { packetsPerSecond: number; bitsPerSecond: number; scale: number };
+	/** What the measured subscribers received (packets the server sent them, lost included). */
+	measuredOutgoing: { packetsPerSecond: number; bitsPerSecond: number };
 	loss: {
 		/** Lost / expected over all streams. */
 		overall: number;
@@ -80,7 +87,8 @@ export type WindowFigures = {
 	udpDrops: { server: number; generator: number };
 };
 
-export function compare(processes: ProcessSet, start: Snapshot, end: Snapshot): WindowFigures {
+/** `scale`: all streams ÷ measured streams (1 when every subscriber is measured). */
+export function compare(processes: ProcessSet, start: Snapshot, end: Snapshot, scale = 1): WindowFigures {
 	const seconds = (end.atMs - start.atMs) / 1000;
 	const percent = (delta: number) => (delta / seconds) * 100;
 	let expected = 0;
@@ -121,7 +129,8 @@ export function compare(processes: ProcessSet, start: Snapshot, end: Snapshot): 
 			server: processRssBytes(processes.serverPid) ?? 0,
 			generator: process.memoryUsage().rss,
 		},
-		outgoing: { packetsPerSecond: expected / seconds, bitsPerSecond: (bytes * 8) / seconds },
+		outgoing: { packetsPerSecond: (expected * scale) / seconds, bitsPerSecond: (bytes * 8 * scale) / seconds, scale },
+		measuredOutgoing: { packetsPerSecond: expected / seconds, bitsPerSecond: (bytes * 8) / seconds },
 		loss: {
 			overall: expected > 0 ? lost / expected : 0,
 			worstStream: perStreamLoss.length > 0 ? perStreamLoss[perStreamLoss.length - 1]! : 0,

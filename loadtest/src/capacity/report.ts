@@ -97,7 +97,7 @@ const COLUMNS: { title: string; value: (step: StepResult) => string }[] = [
 	{ title: 'join ms p50/95/99', value: (s) => `${num(s.signalling.joinTotal.p50, 0)}/${num(s.signalling.joinTotal.p95, 0)}/${num(s.signalling.joinTotal.p99, 0)}` },
 	{ title: 'req ms p95/99', value: (s) => `${num(s.signalling.requests.p95, 0)}/${num(s.signalling.requests.p99, 0)}` },
 	{ title: 'drops srv/gen', value: (s) => `${s.window.udpDrops.server}/${s.window.udpDrops.generator}` },
-	{ title: 'browser loss', value: (s) => (s.browsers ? `${(s.browsers.loss * 100).toFixed(2)}%` : '') },
+	{ title: 'browser loss/fps', value: (s) => (s.browsers ? `${(s.browsers.loss * 100).toFixed(2)}%/${(s.browsers.videoFramesDecoded / Math.max(1, s.browsers.count) / s.window.seconds).toFixed(0)}` : '') },
 	{ title: 'ok', value: (s) => (s.pass ? '✓' : '✗') },
 ];
 

@@ -16,9 +16,12 @@ import { PROFILES, type ProfileName } from '../media/profile.js';
 import { projectRoot } from './root.js';
 
 const USAGE = `usage: npm run loadtest:capacity -- [options]
-  --sweeps <list>          stream,meeting (default both)
-  --stream-steps <list>    viewers per step (default 50,100,200,300,400,500,600,700,800,1000)
-  --meeting-steps <list>   participants per step (default 2,4,6,8,10,12,14,16,18,20,24,28)
+  --sweeps <list>          stream,stream-1-worker,meeting (default all three)
+                             stream: all workers; stream-1-worker: one worker with a core to itself
+  --stream-steps <list>    viewers per step (default 100,200,300,400,500,600,800,1000)
+  --meeting-steps <list>   participants per step (default 4,8,12,16,20,24,28,32)
+  --measure-every <n>      stream sweeps: read every n-th viewer's media (default 4; 1 = all)
+  --meeting-measure-every <n>  meeting: read every n-th participant's media (default 2)
   --stream-profile <name>  ${Object.keys(PROFILES).join(' | ')} (default camera-720p)
   --meeting-profile <name> (default camera-360p)
   --workers <n>            mediasoup workers (default: one per core, ${availableParallelism()})
@@ -30,6 +33,7 @@ const USAGE = `usage: npm run loadtest:capacity -- [options]
   --wait-idle <s>          wait up to this long for the machine to be idle before each sweep (default 60)
   --max-loss <fraction>    capacity threshold (default 0.01)
   --max-worker-cpu <pct>   capacity threshold, % of one core (default 85)
+  --filler                 send filler video frames instead of real VP8 (real ones are encoded once by Chromium)
   --out <dir>              where to write results (default loadtest/results)
   --quick                  a short run: 2 small steps per sweep, 3 s windows`;
 
@@ -64,6 +68,8 @@ async function main(): Promise<void> {
 			workers: { type: 'string' },
 			'soft-limit': { type: 'string' },
 			browsers: { type: 'string' },
+			'measure-every': { type: 'string' },
+			'meeting-measure-every': { type: 'string' },
 			window: { type: 'string' },
 			settle: { type: 'string' },
 			budget: { type: 'string' },
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
 			'max-worker-cpu': { type: 'string' },
 			out: { type: 'string' },
 			quick: { type: 'boolean', default: false },
+			filler: { type: 'boolean', default: false },
 			help: { type: 'boolean', default: false },
 		},
 	});
@@ -85,29 +92,31 @@ async function main(): Promise<void> {
 	const server = { numWorkers: workers, routerConsumerSoftLimit: Math.round(positive(values['soft-limit'], 400, 'soft-limit')), env: { SFU_ROOMS_MAX_BROADCASTERS_PER_ROOM: '5000', SFU_ROOMS_MAX_PEERS_PER_ROOM: '5000' } };
 	const browsers = values.browsers === undefined ? 2 : Math.round(Number(values.browsers));
 	if (!Number.isInteger(browsers) || browsers < 0 || browsers > 8) throw new Error(`--browsers must be 0–8, got "${values.browsers}"`);
-	const wanted = new Set((values.sweeps ?? 'stream,meeting').split(',').map((name) => name.trim()));
+	const wanted = new Set((values.sweeps ?? 'stream,stream-1-worker,meeting').split(',').map((name) => name.trim()));
+	const streamSteps = list(values['stream-steps'], quick ? [10, 30] : [100, 200, 300, 400, 500, 600, 800, 1000]);
+	const streamProfile = profile(values['stream-profile'], 'camera-720p');
+	const measureEvery = Math.round(positive(values['measure-every'], quick ? 2 : 4, 'measure-every'));
+	const realFrames = !(values.filler ?? false);
 	const sweeps: SweepPlan[] = [];
 	if (wanted.has('stream')) {
-		sweeps.push({
-			name: 'stream',
-			shape: 'stream',
-			profile: profile(values['stream-profile'], 'camera-720p'),
-			steps: list(values['stream-steps'], quick ? [10, 30] : [50, 100, 200, 300, 400, 500, 600, 700, 800, 1000]),
-			server,
-			browsers: quick ? Math.min(browsers, 1) : browsers,
-		});
+		sweeps.push({ name: 'stream', shape: 'stream', profile: streamProfile, steps: streamSteps, server, browsers: quick ? Math.min(browsers, 1) : browsers, measureEvery, realFrames });
+	}
+	if (wanted.has('stream-1-worker')) {
+		sweeps.push({ name: 'stream-1-worker', shape: 'stream', profile: streamProfile, steps: streamSteps, server: { ...server, numWorkers: 1 }, browsers: 0, measureEvery, realFrames });
 	}
 	if (wanted.has('meeting')) {
 		sweeps.push({
 			name: 'meeting',
 			shape: 'meeting',
 			profile: profile(values['meeting-profile'], 'camera-360p'),
-			steps: list(values['meeting-steps'], quick ? [2, 4] : [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28]),
+			steps: list(values['meeting-steps'], quick ? [2, 4] : [4, 8, 12, 16, 20, 24, 28, 32]),
 			server,
 			browsers: 0,
+			measureEvery: Math.round(positive(values['meeting-measure-every'], 2, 'meeting-measure-every')),
+			realFrames,
 		});
 	}
-	if (sweeps.length === 0) throw new Error(`--sweeps must name stream and/or meeting, got "${values.sweeps}"`);
+	if (sweeps.length === 0) throw new Error(`--sweeps must name stream, stream-1-worker and/or meeting, got "${values.sweeps}"`);
 
 	const options: CapacityOptions = {
 		rootDir,

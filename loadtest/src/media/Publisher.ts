@@ -12,6 +12,7 @@ import { SrtpSession, randomSrtpParameters, type SrtpCryptoSuite } from '../rtp/
 import type { HttpApiClient } from '../signalling/HttpApiClient.js';
 import { AUDIO_PAYLOAD_TYPE, H264_PAYLOAD_TYPE, VP8_PAYLOAD_TYPE, type MediaProfile } from './profile.js';
 import { seededRandom } from './random.js';
+import type { VideoClip } from './clips.js';
 import { AudioSource, VideoEncodingSource } from './sources.js';
 
 export type PublisherOptions = {
@@ -28,6 +29,8 @@ export type PublisherOptions = {
 	audio?: boolean;
 	/** Announced at creation so this broadcaster can also consume (a meeting participant). */
 	rtpCapabilities?: ms.RtpCapabilities;
+	/** Real VP8 frames, one clip per layer (see clips.ts); without, filler frames. */
+	clips?: VideoClip[];
 };
 
 export type PublisherStats = {
@@ -95,7 +98,10 @@ export class Publisher {
 			const cname = `${id}-cname`;
 			const audio = options.audio === false ? undefined : new AudioSource(randomSsrc(random), AUDIO_PAYLOAD_TYPE, profile.audio, random, now);
 			const videoPayloadType = profile.video.codec === 'VP8' ? VP8_PAYLOAD_TYPE : H264_PAYLOAD_TYPE;
-			const video = profile.video.layers.map((layer) => new VideoEncodingSource(randomSsrc(random), videoPayloadType, layer, profile.video, profile.maxPayloadBytes, random, now));
+			if (options.clips && options.clips.length !== profile.video.layers.length) throw new Error(`${options.clips.length} clips for ${profile.video.layers.length} layers`);
+			const video = profile.video.layers.map(
+				(layer, index) => new VideoEncodingSource(randomSsrc(random), videoPayloadType, layer, profile.video, profile.maxPayloadBytes, random, now, options.clips?.[index]),
+			);
 			const publisher = new Publisher(options, socket, { ip: transport.ip, port: transport.port }, ourSrtp ? new SrtpSession(ourSrtp) : undefined, inbound, audio, video);
 			if (audio) {
 				const produced = await api.createProducer(roomId, id, transport.id, { kind: 'audio', rtpParameters: audioRtpParameters(audio.ssrc, cname), appData: { source: 'mic' } });

@@ -5,6 +5,12 @@
  * server's source port (one per transport) and the consumer's SSRC. Only the
  * clear RTP header is read: counts, loss and jitter need no decryption.
  * Each subscriber sends RTCP receiver reports once a second, as a browser does.
+ *
+ * Unmeasured subscribers (an option, for loads where reading every packet in
+ * Node would cost the shared machine more than the server does) get the same
+ * consumers and the server encrypts and sends them the same packets, but
+ * their transport points at a loopback port nobody listens on, where the
+ * kernel discards them; the measured ones are a sample of the same streams.
  */
 import type { Socket } from 'node:dgram';
 import { receiverReport, type ReportBlock } from '../rtp/rtcp.js';
@@ -29,6 +35,8 @@ export type ReceivedStream = {
 
 type Subscriber = {
 	id: string;
+	/** False: its packets go to the discard port and are not counted. */
+	measured: boolean;
 	roomId: string;
 	transportId: string;
 	socket: Socket;
@@ -59,6 +67,8 @@ function streamKey(port: number, ssrc: number): number {
 
 export class SubscriberPool {
 	readonly subscribers: Subscriber[] = [];
+	/** Consumers of unmeasured subscribers. */
+	unmeasuredStreams = 0;
 	/** Packets on our sockets that matched no consumer (before it was registered, or stray). */
 	unknownPackets = 0;
 	rtcpPackets = 0;
@@ -73,7 +83,7 @@ export class SubscriberPool {
 	private packetCounter = 0;
 	private closed = false;
 
-	private constructor(options: SubscriberPoolOptions, sockets: Socket[]) {
+	private constructor(options: SubscriberPoolOptions, sockets: Socket[], private readonly discardPort: number) {
 		this.api = options.api;
 		this.suite = options.cryptoSuite ?? 'AES_CM_128_HMAC_SHA1_80';
 		this.tagLength = tagBytes(this.suite);
@@ -97,7 +107,11 @@ export class SubscriberPool {
 			}
 			sockets.push(socket);
 		}
-		return new SubscriberPool(options, sockets);
+		// A port that was free a moment ago and that nobody binds again: unmeasured subscribers' media ends there.
+		const probe = await bindSocket(options.bindAddress ?? '127.0.0.1');
+		const discardPort = probe.address().port;
+		probe.close();
+		return new SubscriberPool(options, sockets, discardPort);
 	}
 
 	/** Local ports of our sockets (to attribute kernel drops to the generator). */
@@ -114,8 +128,9 @@ export class SubscriberPool {
 	 * PlainTransport. With `existingBroadcaster`, the broadcaster was created
 	 * (with rtpCapabilities) by its publisher: a meeting participant.
 	 */
-	async add(roomId: string, id: string, producerIds: string[], options: { existingBroadcaster?: boolean } = {}): Promise<void> {
+	async add(roomId: string, id: string, producerIds: string[], options: { existingBroadcaster?: boolean; measured?: boolean } = {}): Promise<void> {
 		if (this.closed) throw new Error('subscriber pool is closed');
+		const measured = options.measured ?? true;
 		const socket = this.sockets[this.subscribers.length % this.sockets.length]!;
 		if (!options.existingBroadcaster) {
 			await this.api.createBroadcaster(roomId, { id, displayName: id, device: { name: 'loadtest-subscriber' }, rtpCapabilities: subscriberRtpCapabilities() });
@@ -124,9 +139,10 @@ export class SubscriberPool {
 		if (!transport.srtpParameters) throw new Error(`transport of subscriber ${id} was created with enableSrtp but returned no srtpParameters`);
 		const ours = randomSrtpParameters(this.suite);
 		const local = socket.address();
-		await this.api.connectPlainTransport(roomId, id, transport.id, { ip: local.address, port: local.port, srtpParameters: ours });
+		await this.api.connectPlainTransport(roomId, id, transport.id, { ip: local.address, port: measured ? local.port : this.discardPort, srtpParameters: ours });
 		const subscriber: Subscriber = {
 			id,
+			measured,
 			roomId,
 			transportId: transport.id,
 			socket,
@@ -154,6 +170,10 @@ export class SubscriberPool {
 		const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
 		const clockRate = consumer.rtpParameters.codecs[0]?.clockRate;
 		if (ssrc === undefined || clockRate === undefined) throw new Error(`consumer ${consumer.id} has no SSRC or codec in its rtpParameters`);
+		if (!subscriber.measured) {
+			this.unmeasuredStreams++;
+			return;
+		}
 		const stream: ReceivedStream = {
 			subscriberId: subscriber.id,
 			consumerId: consumer.id,
@@ -216,6 +236,7 @@ export class SubscriberPool {
 
 	private sendReceiverReports(): void {
 		for (const subscriber of this.subscribers) {
+			if (!subscriber.measured) continue;
 			const blocks: ReportBlock[] = subscriber.streams
 				.filter((stream) => stream.stats.packets > 0)
 				.slice(0, 31)

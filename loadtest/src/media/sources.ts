@@ -7,6 +7,7 @@
 import { H264Payloader, Vp8Payloader, opusPayload, type VideoPayloader } from '../rtp/codecs.js';
 import { RTP_HEADER_BYTES, writeRtpHeader } from '../rtp/rtp.js';
 import { temporalLayerOf } from '../rtp/vp8.js';
+import type { ClipFrame, VideoClip } from './clips.js';
 import type { MediaProfile, SimulcastLayer } from './profile.js';
 
 /** Counters an RTCP sender report needs. */
@@ -98,7 +99,12 @@ export class AudioSource extends RtpSource {
 	}
 }
 
-/** One simulcast encoding: frames at the layer's rate, temporal layers 0,2,1,2, key frames periodically and on request. */
+/**
+ * One simulcast encoding: frames at the layer's rate, temporal layers 0,2,1,2,
+ * key frames periodically and on request. With a clip (real VP8 frames), its
+ * frames are sent in a loop that restarts at its key frame; otherwise filler
+ * frames of the layer's average size.
+ */
 export class VideoEncodingSource extends RtpSource {
 	keyFramesSent = 0;
 	framesSent = 0;
@@ -110,6 +116,7 @@ export class VideoEncodingSource extends RtpSource {
 	private pictureId: number;
 	private tl0PicIdx: number;
 	private readonly averageFrameBytes: number;
+	private clipIndex = 0;
 
 	constructor(
 		ssrc: number,
@@ -119,6 +126,7 @@ export class VideoEncodingSource extends RtpSource {
 		private readonly maxPayloadBytes: number,
 		random: () => number,
 		nowMs: number,
+		private readonly clip?: VideoClip,
 	) {
 		super(ssrc, payloadType, 90_000, random, nowMs);
 		this.payloader = video.codec === 'VP8' ? new Vp8Payloader() : new H264Payloader();
@@ -126,6 +134,7 @@ export class VideoEncodingSource extends RtpSource {
 		this.pictureId = Math.floor(random() * 0x8000);
 		this.tl0PicIdx = Math.floor(random() * 0x100);
 		this.averageFrameBytes = layer.bitrate / 8 / layer.fps;
+		if (clip && (clip.frames.length === 0 || !clip.frames[0]!.key)) throw new Error('a clip must start with a key frame');
 	}
 
 	/** Asks for a key frame (PLI/FIR); honoured at most every `minIntervalMs`, as encoders do. */
@@ -140,7 +149,13 @@ export class VideoEncodingSource extends RtpSource {
 		// After a stall, skip the missed frames as a real encoder would.
 		if (this.nextFrameMs <= nowMs) this.nextFrameMs = nowMs + frameIntervalMs;
 
-		const keyFrame = this.keyFrameRequested || nowMs - this.lastKeyFrameMs >= this.video.keyFrameIntervalMs;
+		let keyFrame = this.keyFrameRequested || nowMs - this.lastKeyFrameMs >= this.video.keyFrameIntervalMs;
+		let clipFrame: ClipFrame | undefined;
+		if (this.clip) {
+			if (keyFrame || this.clipIndex >= this.clip.frames.length) this.clipIndex = 0;
+			clipFrame = this.clip.frames[this.clipIndex++]!;
+			keyFrame = clipFrame.key;
+		}
 		if (keyFrame) {
 			this.keyFrameRequested = false;
 			this.lastKeyFrameMs = nowMs;
@@ -148,16 +163,17 @@ export class VideoEncodingSource extends RtpSource {
 			this.keyFramesSent++;
 		}
 		const temporalLayers = this.video.codec === 'VP8' ? this.video.temporalLayers : 1;
-		const temporalLayer = keyFrame ? 0 : temporalLayerOf(this.framesSinceKeyFrame, temporalLayers);
+		const temporalLayer = clipFrame ? clipFrame.temporalLayer : keyFrame ? 0 : temporalLayerOf(this.framesSinceKeyFrame, temporalLayers);
 		if (temporalLayer === 0) this.tl0PicIdx = (this.tl0PicIdx + 1) & 0xff;
 		const sizeFactor = keyFrame ? this.video.keyFrameSizeFactor : temporalSizeFactor(temporalLayer, temporalLayers);
-		const bytes = Math.max(16, Math.round(this.averageFrameBytes * sizeFactor * (0.85 + 0.3 * this.random())));
+		const bytes = clipFrame ? clipFrame.data.length : Math.max(16, Math.round(this.averageFrameBytes * sizeFactor * (0.85 + 0.3 * this.random())));
 		// TL1 and the first TL2 of each group reference only TL0: they are sync points (Y bit).
 		const position = this.framesSinceKeyFrame % 4;
 		const layerSync = temporalLayer > 0 && (position === 1 || position === 2);
 		const payloads = this.payloader.payloads(
 			{ keyFrame, bytes, temporalLayer, layerSync, pictureId: this.pictureId, tl0PicIdx: this.tl0PicIdx, width: this.layer.width, height: this.layer.height },
 			this.maxPayloadBytes,
+			clipFrame?.data,
 		);
 		this.pictureId = (this.pictureId + 1) & 0x7fff;
 		this.framesSinceKeyFrame++;

@@ -37,8 +37,11 @@ export type EncodedVideoFrame = {
 
 export interface VideoPayloader {
 	readonly mimeType: 'video/VP8' | 'video/H264';
-	/** RTP payloads of one frame, in order; the last one gets the marker bit. */
-	payloads(frame: EncodedVideoFrame, maxPayloadBytes: number): Buffer[];
+	/**
+	 * RTP payloads of one frame, in order; the last one gets the marker bit.
+	 * With `data` (a real encoded frame) its bytes are sent; without, filler of `frame.bytes`.
+	 */
+	payloads(frame: EncodedVideoFrame, maxPayloadBytes: number, data?: Buffer): Buffer[];
 }
 
 /** Splits `total` bytes into the fewest packets of at most `max` bytes, sized evenly as libwebrtc does. */
@@ -52,9 +55,9 @@ export function splitEvenly(total: number, max: number): number[] {
 export class Vp8Payloader implements VideoPayloader {
 	readonly mimeType = 'video/VP8';
 
-	payloads(frame: EncodedVideoFrame, maxPayloadBytes: number): Buffer[] {
+	payloads(frame: EncodedVideoFrame, maxPayloadBytes: number, data?: Buffer): Buffer[] {
 		const headerBytes = frame.keyFrame ? VP8_KEY_FRAME_HEADER_BYTES : VP8_INTER_FRAME_HEADER_BYTES;
-		const frameBytes = Math.max(frame.bytes, headerBytes + 1);
+		const frameBytes = data ? data.length : Math.max(frame.bytes, headerBytes + 1);
 		const sizes = splitEvenly(frameBytes, maxPayloadBytes - VP8_DESCRIPTOR_BYTES);
 		let frameOffset = 0;
 		return sizes.map((size, index) => {
@@ -70,6 +73,11 @@ export class Vp8Payloader implements VideoPayloader {
 				keyIndex: 0,
 			});
 			let offset = VP8_DESCRIPTOR_BYTES;
+			if (data) {
+				data.copy(payload, offset, frameOffset, frameOffset + size);
+				frameOffset += size;
+				return payload;
+			}
 			if (index === 0) {
 				offset += writeVp8FrameHeader(payload, offset, {
 					keyFrame: frame.keyFrame,
@@ -103,7 +111,8 @@ const PPS = Buffer.from('68ce3c80', 'hex');
 export class H264Payloader implements VideoPayloader {
 	readonly mimeType = 'video/H264';
 
-	payloads(frame: EncodedVideoFrame, maxPayloadBytes: number): Buffer[] {
+	payloads(frame: EncodedVideoFrame, maxPayloadBytes: number, data?: Buffer): Buffer[] {
+		if (data) throw new Error('the H.264 payloader sends filler only (no H.264 clips)');
 		const result: Buffer[] = [];
 		const nalType = frame.keyFrame ? NAL_IDR : NAL_SLICE;
 		const nalHeader = (frame.keyFrame ? NRI_HIGH : NRI_LOW) | nalType;
