@@ -52,7 +52,9 @@ export async function launchChromium(): Promise<Browser> {
 			'--disable-component-update',
 			'--disable-sync',
 			'--use-fake-ui-for-media-stream',
-			'--use-fake-device-for-media-stream',
+			// Three fake cameras (and Chromium's three fake microphones), so switching devices can be tested.
+			// fake_device_1 delivers Y16 (depth) frames that WebRTC cannot encode; fake_device_2 is MJPEG and works.
+			'--use-fake-device-for-media-stream=device-count=3',
 			'--ignore-certificate-errors',
 			// Remote audio starts without a click, as after a real user's join click.
 			'--autoplay-policy=no-user-gesture-required',
@@ -76,7 +78,7 @@ export async function openParticipant(browser: Browser, url: string, name: strin
 	const context = await browser.newContext({
 		ignoreHTTPSErrors: true,
 		viewport: { width: 1280, height: 720 },
-		permissions: ['camera', 'microphone'],
+		permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
 	});
 	const page = await context.newPage();
 	const log: string[] = [];

@@ -156,6 +156,35 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		}
 	});
 
+	it('switching camera and microphone during the call keeps the same producers and the others keep receiving', async () => {
+		const producerIds = () => [...(serverPeer(server, ROOM, id(alice))?.producers.values() ?? [])].map((p) => p.id).sort();
+		const before = producerIds();
+		const selfTrackLabel = () =>
+			alice.page.locator('[data-testid="self-tile"] video').evaluate((element) => {
+				const media = element as unknown as { srcObject: { getVideoTracks(): { label: string }[] } | null };
+				return media.srcObject?.getVideoTracks()[0]?.label ?? '';
+			});
+		await expect(selfTrackLabel()).resolves.toBe('fake_device_0');
+
+		await alice.page.locator('.devices summary').click();
+		const cameraSelect = alice.page.locator('[data-testid="camera-select"]');
+		await until('three cameras listed', async () => ((await cameraSelect.locator('option').count()) === 3 ? true : undefined), SIGNAL_TIMEOUT_MS);
+		await cameraSelect.selectOption({ label: 'fake_device_2' });
+		await expect.poll(selfTrackLabel, { timeout: SIGNAL_TIMEOUT_MS }).toBe('fake_device_2');
+		const microphoneSelect = alice.page.locator('[data-testid="microphone-select"]');
+		await microphoneSelect.selectOption({ label: 'Fake Audio Input 1' });
+		await expect.poll(() => microphoneSelect.inputValue(), { timeout: SIGNAL_TIMEOUT_MS }).not.toBe('default');
+		await alice.page.locator('.devices summary').click();
+
+		// replaceTrack, not new producers: nothing to renegotiate for the others.
+		expect(producerIds()).toEqual(before);
+		for (const viewer of [bob, carol]) {
+			await expectVideoDecoding(viewer.page, tileVideo('Alice'), `${viewer.name} sees Alice's second camera`);
+			const tracks = await audioTracks(viewer.page, '[data-testid="peer-tile"][data-display-name="Alice"] audio');
+			expect(tracks.map((t) => t.readyState)).toEqual(['live']);
+		}
+	});
+
 	it('a screen share appears large on the other pages, tiles drop to a small layer, and it goes away when stopped', async () => {
 		// The layer Bob asks for Carol's camera is the one his page planned for her tile, and the server applied it.
 		const carolCameraOnBob = () => consumersOf(server, ROOM, id(bob), id(carol)).find((c) => c.source === 'webcam')?.consumer;
@@ -186,6 +215,9 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 				// Alice's camera is still there beside her screen.
 				await expectVideoDecoding(viewer.page, tileVideo('Alice'), `${viewer.name} still sees Alice's camera`);
 			}
+			// The fake display capture comes with audio; it is sent beside the screen.
+			const sources = consumersOf(server, ROOM, id(bob), id(alice)).map((c) => c.source).sort();
+			expect(sources).toEqual(['mic', 'screen', 'screen-audio', 'webcam']);
 			// The screen share's sender: Alice's page shows it is presenting.
 			await alice.page.locator('[data-testid="screen-stage"][data-own="true"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
 		});
@@ -276,6 +308,20 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		console.log(`leave seen by the others after ${Date.now() - started} ms`);
 		await carol.page.locator('[data-testid="join-notice"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
 		await expect(alice.page.locator('[data-testid="participant-count"]').textContent()).resolves.toBe('2 participants');
+		// Coming back later: the page remembers the room and the name.
+		await carol.page.reload();
+		await expect.poll(() => carol.page.locator('[data-testid="room-input"]').inputValue(), { timeout: SIGNAL_TIMEOUT_MS }).toBe(ROOM);
+		await expect(carol.page.locator('[data-testid="name-input"]').inputValue()).resolves.toBe('Carol');
+		await carol.context.close();
+	});
+
+	it('"Copy invite link" puts the room’s link on the clipboard', async () => {
+		await alice.page.locator('[data-testid="copy-invite"]').click();
+		await expect.poll(() => alice.page.locator('[data-testid="copy-invite"]').textContent(), { timeout: SIGNAL_TIMEOUT_MS }).toBe('Link copied');
+		const link = await alice.page.evaluate(() =>
+			(globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText(),
+		);
+		expect(link).toBe(`${server.url}/?roomId=${ROOM}`);
 	});
 
 	it('when the server drops a page’s WebSocket, or its media worker dies, pages rejoin by themselves and media flows again', async () => {

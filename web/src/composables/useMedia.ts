@@ -83,21 +83,35 @@ export function useMedia(initial: { cameraDeviceId: string; microphoneDeviceId: 
 		microphoneTrack.value = undefined;
 	}
 
-	/** Opens the new device first, so a failure leaves the old one working. */
-	async function switchDevice(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack | undefined> {
+	/**
+	 * Switches to another device in two steps, so that the old track keeps
+	 * flowing until the new one is sent: open the new one here (a failure
+	 * leaves the old one working), then `commit` once it replaced the old one
+	 * wherever it was used; `commit` stops the old track.
+	 */
+	async function switchDevice(
+		kind: 'audio' | 'video',
+		deviceId: string,
+	): Promise<{ track: MediaStreamTrack; commit: () => void } | undefined> {
 		const current = kind === 'video' ? cameraTrack : microphoneTrack;
 		const selected = kind === 'video' ? cameraDeviceId : microphoneDeviceId;
 		if (!current.value) {
+			// Nothing open: remember the choice for when it is opened.
 			selected.value = deviceId;
 			return undefined;
 		}
 		const track = await open(kind, deviceId);
 		if (!track) return undefined;
 		track.enabled = current.value.enabled;
-		current.value.stop();
-		current.value = track;
-		selected.value = deviceId;
-		return track;
+		const previous = current.value;
+		return {
+			track,
+			commit: () => {
+				current.value = track;
+				selected.value = track.getSettings().deviceId ?? deviceId;
+				previous.stop();
+			},
+		};
 	}
 
 	/** getDisplayMedia: video, and the tab's or system's audio when the browser offers it. null when the user cancelled. */

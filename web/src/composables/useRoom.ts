@@ -225,10 +225,17 @@ export function useRoom(media: Media) {
 	}
 
 	async function switchDevice(kind: 'audio' | 'video', deviceId: string): Promise<void> {
-		const track = await media.switchDevice(kind, deviceId);
+		const opened = await media.switchDevice(kind, deviceId);
+		if (!opened) return;
 		const room = client.value;
 		const source: MediaSource = kind === 'audio' ? 'mic' : 'webcam';
-		if (track && room?.isPublished(source)) await room.publish(source, track, kind === 'audio' ? micPaused.value : cameraPaused.value);
+		try {
+			if (room?.isPublished(source)) await room.publish(source, opened.track, kind === 'audio' ? micPaused.value : cameraPaused.value);
+			opened.commit();
+		} catch (error) {
+			opened.track.stop();
+			showError(userError('media-failed', `switching device: ${error instanceof Error ? error.message : String(error)}`));
+		}
 	}
 
 	async function startScreenShare(): Promise<void> {
