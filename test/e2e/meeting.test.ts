@@ -394,4 +394,18 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		});
 		console.log(`Dave: join to first remote frame ${Math.round(await joinToFirstFrame(dave.page))} ms (deep link, H.264)`);
 	});
+
+	it('a page that forces TCP (UDP blocked) sends and receives over ICE-TCP', async () => {
+		const erin = await join('Erin', { forceTcp: '1' });
+		await withLogs([alice, erin], async () => {
+			await expectVideoDecoding(erin.page, tileVideo('Alice'), 'Erin sees Alice over TCP');
+			await expectVideoDecoding(alice.page, tileVideo('Erin'), 'Alice sees Erin, who sends over TCP');
+			const transports = [...(serverPeer(server, ROOM, id(erin))?.transports.values() ?? [])];
+			expect(transports).toHaveLength(2);
+			for (const transport of transports) {
+				const tuple = 'iceSelectedTuple' in transport ? transport.iceSelectedTuple : undefined;
+				expect(tuple?.protocol).toBe('tcp');
+			}
+		});
+	});
 });

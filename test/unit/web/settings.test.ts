@@ -20,7 +20,7 @@ function memoryStore(initial: Record<string, string> = {}): KeyValueStore & { da
 
 describe('parseDeepLink', () => {
 	it('reads the invitation and test parameters', () => {
-		expect(parseDeepLink('?roomId=team-42&displayName=Ada%20L&autojoin=1&codec=H264&mic=0&camera=off')).toEqual({
+		expect(parseDeepLink('?roomId=team-42&displayName=Ada%20L&autojoin=1&codec=H264&mic=0&camera=off&forceTcp=1')).toEqual({
 			roomId: 'team-42',
 			displayName: 'Ada L',
 			autojoin: true,
@@ -28,6 +28,7 @@ describe('parseDeepLink', () => {
 			micOn: false,
 			cameraOn: false,
 			serverUrl: undefined,
+			forceTcp: true,
 		});
 	});
 
@@ -41,6 +42,7 @@ describe('parseDeepLink', () => {
 			micOn: undefined,
 			cameraOn: undefined,
 			serverUrl: undefined,
+			forceTcp: false,
 		});
 		expect(parseDeepLink('').autojoin).toBe(false);
 	});

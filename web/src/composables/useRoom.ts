@@ -46,6 +46,7 @@ export type JoinOptions = {
 	micOn: boolean;
 	cameraOn: boolean;
 	serverUrl?: string | undefined;
+	forceTcp?: boolean | undefined;
 	/** performance.now() of the click on Join (default: now), for the join-to-first-frame measure. */
 	startedAt?: number | undefined;
 };
@@ -171,6 +172,7 @@ export function useRoom(media: Media) {
 			peerId,
 			displayName: options.displayName,
 			videoCodec: options.videoCodec,
+			forceTcp: options.forceTcp ?? false,
 		});
 		attach(room);
 		client.value = room;

@@ -18,6 +18,8 @@ export type DeepLink = {
 	cameraOn?: boolean | undefined;
 	/** Signalling server to use instead of the page's own origin (development with the Vite dev server). */
 	serverUrl?: string | undefined;
+	/** Media over TCP only, for networks that block UDP. */
+	forceTcp: boolean;
 };
 
 function flag(value: string | null): boolean | undefined {
@@ -27,7 +29,7 @@ function flag(value: string | null): boolean | undefined {
 	return undefined;
 }
 
-/** `?roomId=<id>&displayName=<name>&autojoin=1[&codec=h264][&mic=0][&camera=0]` */
+/** `?roomId=<id>&displayName=<name>&autojoin=1[&codec=h264][&mic=0][&camera=0][&forceTcp=1]` */
 export function parseDeepLink(search: string): DeepLink {
 	const params = new URLSearchParams(search);
 	const roomId = params.get('roomId') ?? params.get('room') ?? undefined;
@@ -42,6 +44,7 @@ export function parseDeepLink(search: string): DeepLink {
 		micOn: flag(params.get('mic')),
 		cameraOn: flag(params.get('camera') ?? params.get('cam')),
 		serverUrl: server !== undefined && /^wss?:\/\//u.test(server) ? server : undefined,
+		forceTcp: flag(params.get('forceTcp')) ?? false,
 	};
 }
 
