@@ -62,6 +62,11 @@ const configSchema = z
 			maxDisplayNameLength: positiveInt.max(1000),
 			keepaliveIntervalMs: z.number().int().min(1000).max(600_000),
 		}),
+		turn: z.strictObject({
+			urls: z.array(z.string().regex(/^turns?:[^\s]+$/, 'expected turn: or turns: URLs, e.g. "turn:turn.example.org:3478?transport=udp"')).max(16),
+			secret: z.string(),
+			credentialTtlSeconds: z.number().int().min(60).max(7 * 24 * 3600),
+		}),
 		log: z.strictObject({
 			level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 		}),
@@ -75,6 +80,9 @@ const configSchema = z
 		}
 		if (webRtcServerPort !== 0 && webRtcServerPort + Math.max(numWorkers, 1) - 1 > 65535) {
 			ctx.addIssue({ code: 'custom', path: ['mediasoup', 'webRtcServerPort'], message: 'plus one port per worker must stay ≤ 65535' });
+		}
+		if (config.turn.urls.length > 0 && config.turn.secret === '') {
+			ctx.addIssue({ code: 'custom', path: ['turn', 'secret'], message: 'is needed with turn.urls (the static-auth-secret of the TURN server, for time-limited credentials)' });
 		}
 		if ((config.http.tls.certFile === '') !== (config.http.tls.keyFile === '')) {
 			ctx.addIssue({ code: 'custom', path: ['http', 'tls', 'certFile'], message: 'certFile and keyFile must be given together (or both left empty for a self-signed certificate)' });
@@ -142,6 +150,17 @@ function parseEnvValue(raw: string, defaultValue: Json): Json {
 	if (typeof defaultValue === 'number') {
 		const trimmed = raw.trim();
 		return trimmed !== '' && Number.isFinite(Number(trimmed)) ? Number(trimmed) : raw;
+	}
+	if (Array.isArray(defaultValue)) {
+		// A JSON array, or a comma-separated list.
+		if (raw.trim().startsWith('[')) {
+			try {
+				return JSON.parse(raw) as Json;
+			} catch {
+				return raw;
+			}
+		}
+		return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
 	}
 	if (typeof defaultValue === 'boolean') {
 		if (/^(true|1|yes)$/i.test(raw)) return true;

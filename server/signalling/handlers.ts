@@ -6,6 +6,7 @@
  */
 import type { types as ms } from 'mediasoup';
 import type { Config } from '../config.js';
+import { iceServersFor } from '../media/turn.js';
 import type { Peer, TransportAppData } from '../rooms/Peer.js';
 import type { Room } from '../rooms/Room.js';
 import { conflict, limitReached } from './errors.js';
@@ -78,6 +79,7 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 			iceCandidates: transport.iceCandidates,
 			dtlsParameters: transport.dtlsParameters,
 			sctpParameters: transport.sctpParameters,
+			iceServers: iceServersFor(config.turn, peer.id),
 		};
 	},
 

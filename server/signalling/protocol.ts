@@ -64,12 +64,17 @@ export type CreateWebRtcTransportRequest = {
 	appData?: { direction?: 'producer' | 'consumer' } & ClientAppData;
 };
 
+/** An RTCIceServer: a TURN server with time-limited credentials. */
+export type IceServer = { urls: string[]; username: string; credential: string };
+
 export type CreateWebRtcTransportResponse = {
 	id: string;
 	iceParameters: ms.IceParameters;
 	iceCandidates: ms.IceCandidate[];
 	dtlsParameters: ms.DtlsParameters;
 	sctpParameters?: ms.SctpParameters;
+	/** Ours: TURN servers to give the client transport (`iceServers` option), when the server has them configured. */
+	iceServers?: IceServer[];
 };
 
 export type ProduceRequest = {

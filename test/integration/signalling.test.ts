@@ -54,6 +54,25 @@ describe('joining a room', () => {
 		peer.close();
 	});
 
+	it('gives TURN servers with time-limited credentials when configured', async () => {
+		const withTurn = await startTestServer({ turn: { urls: ['turn:127.0.0.1:3478?transport=udp'], secret: 'shared', credentialTtlSeconds: 600 } });
+		try {
+			const peer = await TestPeer.connect(withTurn.wsUrl, 'turn', 'alice');
+			const transport = await peer.request('createWebRtcTransport', { producing: true, consuming: false });
+			const [server] = transport.iceServers!;
+			expect(server!.urls).toEqual(['turn:127.0.0.1:3478?transport=udp']);
+			const [expiry, peerId] = server!.username.split(':');
+			expect(peerId).toBe('alice');
+			expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(590);
+			peer.close();
+		} finally {
+			await withTurn.close();
+		}
+		const { peer, send } = await joinRoom(server, 'no-turn', 'a');
+		expect(send.iceServers).toBeUndefined();
+		peer.close();
+	});
+
 	it('answers restartIce with the ICE parameters object itself', async () => {
 		const { peer, send } = await joinRoom(server, 'ice', 'a');
 		const iceParameters = await peer.request('restartIce', { transportId: send.id });
