@@ -752,6 +752,8 @@ function transportOptions(info: CreateWebRtcTransportResponse): msc.TransportOpt
 		iceCandidates: info.iceCandidates as msc.IceCandidate[],
 		dtlsParameters: info.dtlsParameters as msc.DtlsParameters,
 		sctpParameters: info.sctpParameters as msc.SctpParameters | undefined,
+		// TURN with time-limited credentials, when the server has it configured; rebuilt transports get fresh ones.
+		iceServers: info.iceServers ?? [],
 	};
 }
 
