@@ -88,6 +88,8 @@ export type SweepResult = {
 	stoppedBecause: string;
 	/** Machine CPU (% of all cores) used by other programs just before the sweep's server started. */
 	backgroundCpuPercent: number;
+	/** Why the sweep ended early with an error (server did not start, API failure, …). */
+	error?: string;
 };
 
 function sleep(ms: number): Promise<void> {
@@ -263,7 +265,14 @@ async function runSweep(plan: SweepPlan, options: CapacityOptions, startedAt: nu
 				stoppedBecause = `time budget of ${Math.round(options.budgetMs / 1000)} s used`;
 				break;
 			}
-			const step = await runStep(server, load, clock, plan, size, browsers, apiLatency, options);
+			let step: StepResult;
+			try {
+				step = await runStep(server, load, clock, plan, size, browsers, apiLatency, options);
+			} catch (error) {
+				stoppedBecause = `error at ${size}: ${error instanceof Error ? error.message : String(error)}`;
+				options.log(`  ${stoppedBecause}`);
+				break;
+			}
 			steps.push(step);
 			options.log(describeStep(step));
 			if (step.window.loss.overall > options.stopLoss) {
@@ -299,6 +308,15 @@ export function describeStep(step: StepResult): string {
 export async function runCapacity(options: CapacityOptions): Promise<SweepResult[]> {
 	const startedAt = Date.now();
 	const results: SweepResult[] = [];
-	for (const plan of options.sweeps) results.push(await runSweep(plan, options, startedAt));
+	for (const plan of options.sweeps) {
+		try {
+			results.push(await runSweep(plan, options, startedAt));
+		} catch (error) {
+			// One broken sweep must not lose the others' results.
+			const message = error instanceof Error ? error.message : String(error);
+			options.log(`  sweep "${plan.name}" failed: ${message}`);
+			results.push({ plan, steps: [], stoppedBecause: 'error', backgroundCpuPercent: Number.NaN, error: message });
+		}
+	}
 	return results;
 }

@@ -122,7 +122,8 @@ export function summarizeSweep(sweep: SweepResult, thresholds: Thresholds, cores
 	const perConsumerPps = capacityStep && capacityStep.streams > 0 ? capacityStep.window.outgoing.packetsPerSecond / capacityStep.streams : undefined;
 	const consumersAtThreshold =
 		fit && fit.slope > 0 && perConsumerPps ? Math.floor((thresholds.maxWorkerCpuPercent * 1e4) / (fit.slope * perConsumerPps)) : null;
-	const generatorPps = capacityStep?.window.outgoing.packetsPerSecond ?? 0;
+	// The generator reads only the measured sample.
+	const generatorPps = capacityStep?.window.measuredOutgoing.packetsPerSecond ?? 0;
 	return {
 		name: sweep.plan.name,
 		shape: sweep.plan.shape,

@@ -156,7 +156,7 @@ export function lineChart(title: string, yLabel: string, series: Series[], limit
 	];
 	if (limit) {
 		parts.push(`<line x1="${margin.left}" y1="${py(limit.y)}" x2="${width - margin.right}" y2="${py(limit.y)}" stroke="#c00" stroke-dasharray="4 3"/>`);
-		parts.push(`<text x="${width - margin.right + 4}" y="${py(limit.y) + 4}" fill="#c00">${escapeHtml(limit.label)}</text>`);
+		parts.push(`<text x="${margin.left + 4}" y="${py(limit.y) - 4}" fill="#c00">${escapeHtml(limit.label)}</text>`);
 	}
 	series.forEach((s, index) => {
 		if (s.points.length === 0) return;
@@ -199,7 +199,7 @@ export function renderHtml(report: CapacityReport): string {
 	const sections = report.sweeps.map((sweep, index) => {
 		const summary = report.summaries[index]!;
 		return `<section><h2>${escapeHtml(sweep.plan.name)} (${sweep.plan.shape}, ${escapeHtml(sweep.plan.profile)}, ${sweep.plan.server.numWorkers} worker(s))</h2>
-<p>Other programs' CPU before the sweep: ${sweep.backgroundCpuPercent.toFixed(0)}% of the machine.</p>
+<p>Other programs' CPU before the sweep: ${sweep.backgroundCpuPercent.toFixed(0)}% of the machine.${sweep.error ? ` <strong>Failed: ${escapeHtml(sweep.error)}</strong>` : ''}</p>
 <pre>${escapeHtml(formatSummary(summary))}</pre>
 <div class="charts">${sweepCharts(sweep)}</div>
 <pre class="table">${escapeHtml(formatTable(sweep.steps))}</pre></section>`;

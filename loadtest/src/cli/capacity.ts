@@ -16,7 +16,7 @@ import { PROFILES, type ProfileName } from '../media/profile.js';
 import { projectRoot } from './root.js';
 
 const USAGE = `usage: npm run loadtest:capacity -- [options]
-  --sweeps <list>          stream,stream-1-worker,meeting (default all three)
+  --sweeps <list>          stream,meeting,stream-1-worker (default all three, in this order)
                              stream: all workers; stream-1-worker: one worker with a core to itself
   --stream-steps <list>    viewers per step (default 100,200,300,400,500,600,800,1000)
   --meeting-steps <list>   participants per step (default 4,8,12,16,20,24,28,32)
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
 	const server = { numWorkers: workers, routerConsumerSoftLimit: Math.round(positive(values['soft-limit'], 400, 'soft-limit')), env: { SFU_ROOMS_MAX_BROADCASTERS_PER_ROOM: '5000', SFU_ROOMS_MAX_PEERS_PER_ROOM: '5000' } };
 	const browsers = values.browsers === undefined ? 2 : Math.round(Number(values.browsers));
 	if (!Number.isInteger(browsers) || browsers < 0 || browsers > 8) throw new Error(`--browsers must be 0–8, got "${values.browsers}"`);
-	const wanted = new Set((values.sweeps ?? 'stream,stream-1-worker,meeting').split(',').map((name) => name.trim()));
+	const wanted = new Set((values.sweeps ?? 'stream,meeting,stream-1-worker').split(',').map((name) => name.trim()));
 	const streamSteps = list(values['stream-steps'], quick ? [10, 30] : [100, 200, 300, 400, 500, 600, 800, 1000]);
 	const streamProfile = profile(values['stream-profile'], 'camera-720p');
 	const measureEvery = Math.round(positive(values['measure-every'], quick ? 2 : 4, 'measure-every'));
@@ -100,9 +100,6 @@ async function main(): Promise<void> {
 	const sweeps: SweepPlan[] = [];
 	if (wanted.has('stream')) {
 		sweeps.push({ name: 'stream', shape: 'stream', profile: streamProfile, steps: streamSteps, server, browsers: quick ? Math.min(browsers, 1) : browsers, measureEvery, realFrames });
-	}
-	if (wanted.has('stream-1-worker')) {
-		sweeps.push({ name: 'stream-1-worker', shape: 'stream', profile: streamProfile, steps: streamSteps, server: { ...server, numWorkers: 1 }, browsers: 0, measureEvery, realFrames });
 	}
 	if (wanted.has('meeting')) {
 		sweeps.push({
@@ -115,6 +112,9 @@ async function main(): Promise<void> {
 			measureEvery: Math.round(positive(values['meeting-measure-every'], 2, 'meeting-measure-every')),
 			realFrames,
 		});
+	}
+	if (wanted.has('stream-1-worker')) {
+		sweeps.push({ name: 'stream-1-worker', shape: 'stream', profile: streamProfile, steps: streamSteps, server: { ...server, numWorkers: 1 }, browsers: 0, measureEvery, realFrames });
 	}
 	if (sweeps.length === 0) throw new Error(`--sweeps must name stream, stream-1-worker and/or meeting, got "${values.sweeps}"`);
 
@@ -148,6 +148,7 @@ async function main(): Promise<void> {
 			`\n=== ${sweep.plan.name} (${sweep.plan.shape}, ${sweep.plan.profile}, ${sweep.plan.server.numWorkers} workers; ` +
 				`other programs' CPU before: ${sweep.backgroundCpuPercent.toFixed(0)}%; stopped: ${sweep.stoppedBecause}) ===`,
 		);
+		if (sweep.error) console.log(`FAILED: ${sweep.error}`);
 		console.log(formatTable(sweep.steps));
 		console.log(`\n${formatSummary(report.summaries[index]!)}`);
 	}
