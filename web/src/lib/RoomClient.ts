@@ -421,9 +421,13 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		this.#transports.set(direction, transport);
 		this.#ice.set(direction, { state: initialIceState });
 		transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+			const started = performance.now();
 			signalling
 				.request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters })
-				.then(() => callback(), errback);
+				.then(() => {
+					slow(`connectWebRtcTransport (${direction})`, started);
+					callback();
+				}, errback);
 		});
 		if (direction === 'send') {
 			transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
@@ -636,6 +640,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		if (!transport || transport.closed) throw new Error('not ready to consume');
 		const source = isMediaSource(data.appData.source) ? data.appData.source : 'unknown';
 		this.#pendingConsumers.add(data.id);
+		const started = performance.now();
 		const consumer = await transport
 			.consume({
 				id: data.id,
@@ -646,7 +651,10 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 				streamId: `${data.peerId}-${source === 'screen' || source === 'screen-audio' ? 'screen' : 'camera'}`,
 				appData: { ...data.appData },
 			})
-			.finally(() => this.#pendingConsumers.delete(data.id));
+			.finally(() => {
+				this.#pendingConsumers.delete(data.id);
+				slow(`consume ${data.kind} of ${data.peerId}`, started);
+			});
 		if (this.#closedWhilePending.delete(data.id) || transport.closed) {
 			consumer.close();
 			throw new Error(`consumer ${data.id} was closed by the server before it was ready`);
@@ -743,6 +751,12 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			sessionReplaced: () => this.#dispatch({ type: 'sessionReplaced' }),
 		};
 	}
+}
+
+/** Logs steps that take long enough for the server to give up on them (its requests time out after 30 s). */
+function slow(what: string, started: number): void {
+	const ms = performance.now() - started;
+	if (ms > 3000) console.warn(`${what} took ${Math.round(ms)} ms`);
 }
 
 function transportOptions(info: CreateWebRtcTransportResponse): msc.TransportOptions {
