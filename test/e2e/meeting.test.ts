@@ -196,55 +196,61 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		};
 		const gridLayer = await until('the server to apply the layer Bob planned for Carol’s grid tile', appliedLayer, SIGNAL_TIMEOUT_MS);
 
-		await alice.page.locator('[data-testid="toggle-screen-share"]').click();
-		await withLogs([alice, bob, carol], async () => {
-			for (const viewer of [bob, carol]) {
-				const stage = viewer.page.locator(`[data-testid="screen-stage"][data-presenter-id="${id(alice)}"]`);
-				await stage.waitFor({ timeout: SIGNAL_TIMEOUT_MS });
-				await expectVideoDecoding(viewer.page, '[data-testid="screen-stage"] video', `${viewer.name} sees Alice's screen`);
-				await expect(viewer.page.locator('[data-testid="meeting-room"]').getAttribute('data-layout')).resolves.toBe('presentation');
-				// "Large": the stage is bigger than every camera tile, which moved to the strip.
-				const stageBox = await stage.boundingBox();
-				const tileBoxes = await viewer.page.locator('[data-testid="peer-tile"], [data-testid="self-tile"]').evaluateAll((tiles) =>
-					tiles.map((t) => {
-						const r = (t as unknown as { getBoundingClientRect(): { width: number; height: number } }).getBoundingClientRect();
-						return r.width * r.height;
-					}),
-				);
-				expect(tileBoxes).toHaveLength(3);
-				for (const area of tileBoxes) expect((stageBox?.width ?? 0) * (stageBox?.height ?? 0)).toBeGreaterThan(area * 4);
-				// Alice's camera is still there beside her screen.
-				await expectVideoDecoding(viewer.page, tileVideo('Alice'), `${viewer.name} still sees Alice's camera`);
+		try {
+			await alice.page.locator('[data-testid="toggle-screen-share"]').click();
+			await withLogs([alice, bob, carol], async () => {
+				for (const viewer of [bob, carol]) {
+					const stage = viewer.page.locator(`[data-testid="screen-stage"][data-presenter-id="${id(alice)}"]`);
+					await stage.waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+					await expectVideoDecoding(viewer.page, '[data-testid="screen-stage"] video', `${viewer.name} sees Alice's screen`);
+					await expect(viewer.page.locator('[data-testid="meeting-room"]').getAttribute('data-layout')).resolves.toBe('presentation');
+					// "Large": the stage is bigger than every camera tile, which moved to the strip.
+					const stageBox = await stage.boundingBox();
+					const tileBoxes = await viewer.page.locator('[data-testid="peer-tile"], [data-testid="self-tile"]').evaluateAll((tiles) =>
+						tiles.map((t) => {
+							const r = (t as unknown as { getBoundingClientRect(): { width: number; height: number } }).getBoundingClientRect();
+							return r.width * r.height;
+						}),
+					);
+					expect(tileBoxes).toHaveLength(3);
+					for (const area of tileBoxes) expect((stageBox?.width ?? 0) * (stageBox?.height ?? 0)).toBeGreaterThan(area * 4);
+					// Alice's camera is still there beside her screen.
+					await expectVideoDecoding(viewer.page, tileVideo('Alice'), `${viewer.name} still sees Alice's camera`);
+				}
+				// The fake display capture comes with audio; it is sent beside the screen.
+				const sources = consumersOf(server, ROOM, id(bob), id(alice)).map((c) => c.source).sort();
+				expect(sources).toEqual(['mic', 'screen', 'screen-audio', 'webcam']);
+				// The screen share's sender: Alice's page shows it is presenting.
+				await alice.page.locator('[data-testid="screen-stage"][data-own="true"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+			});
+			console.log(`screenshot: ${await screenshot(bob.page, 'presentation-layout')}`);
+
+			// Strip tiles (about 136 px high) need a lower layer than grid tiles (about 290 px).
+			const stripLayer = await until(
+				'Bob to ask for a lower layer of Carol’s camera in the strip than in the grid',
+				async () => {
+					const layer = await appliedLayer();
+					return layer !== undefined && layer < gridLayer ? layer : undefined;
+				},
+				SIGNAL_TIMEOUT_MS,
+			);
+			console.log(`Carol's camera on Bob's page: spatial layer ${gridLayer} in the grid, ${stripLayer} in the strip`);
+
+			// A narrow window: the strip scrolls, Carol's tile (the last) is off-screen, her camera is paused for Bob.
+			await bob.page.setViewportSize({ width: 360, height: 720 });
+			await until('Bob to pause Carol’s camera while her tile is off-screen', async () => (carolCameraOnBob()?.paused ? true : undefined), SIGNAL_TIMEOUT_MS);
+			await expect(tileOf(bob.page, 'Carol').getAttribute('data-video-paused')).resolves.toBe('true');
+			await tileOf(bob.page, 'Carol').scrollIntoViewIfNeeded();
+			await until('Bob to resume Carol’s camera once her tile is visible', async () => (carolCameraOnBob()?.paused === false ? true : undefined), SIGNAL_TIMEOUT_MS);
+			await expectVideoDecoding(bob.page, tileVideo('Carol'), 'Bob sees Carol again after scrolling');
+		} finally {
+			// Whatever happened above, the next tests start from a normal window and no share.
+			await bob.page.setViewportSize({ width: 1280, height: 720 });
+			if ((await alice.page.locator('[data-testid="toggle-screen-share"]').textContent())?.includes('Stop sharing')) {
+				await alice.page.locator('[data-testid="toggle-screen-share"]').click();
 			}
-			// The fake display capture comes with audio; it is sent beside the screen.
-			const sources = consumersOf(server, ROOM, id(bob), id(alice)).map((c) => c.source).sort();
-			expect(sources).toEqual(['mic', 'screen', 'screen-audio', 'webcam']);
-			// The screen share's sender: Alice's page shows it is presenting.
-			await alice.page.locator('[data-testid="screen-stage"][data-own="true"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
-		});
-		console.log(`screenshot: ${await screenshot(bob.page, 'presentation-layout')}`);
-
-		// Strip tiles (about 136 px high) need a lower layer than grid tiles (about 290 px).
-		const stripLayer = await until(
-			'Bob to ask for a lower layer of Carol’s camera in the strip than in the grid',
-			async () => {
-				const layer = await appliedLayer();
-				return layer !== undefined && layer < gridLayer ? layer : undefined;
-			},
-			SIGNAL_TIMEOUT_MS,
-		);
-		console.log(`Carol's camera on Bob's page: spatial layer ${gridLayer} in the grid, ${stripLayer} in the strip`);
-
-		// A narrow window: the strip scrolls, Carol's tile (the last) is off-screen, her camera is paused for Bob.
-		await bob.page.setViewportSize({ width: 360, height: 720 });
-		await until('Bob to pause Carol’s camera while her tile is off-screen', async () => (carolCameraOnBob()?.paused ? true : undefined), SIGNAL_TIMEOUT_MS);
-		await expect(tileOf(bob.page, 'Carol').getAttribute('data-video-paused')).resolves.toBe('true');
-		await tileOf(bob.page, 'Carol').scrollIntoViewIfNeeded();
-		await until('Bob to resume Carol’s camera once her tile is visible', async () => (carolCameraOnBob()?.paused === false ? true : undefined), SIGNAL_TIMEOUT_MS);
-		await expectVideoDecoding(bob.page, tileVideo('Carol'), 'Bob sees Carol again after scrolling');
-		await bob.page.setViewportSize({ width: 1280, height: 720 });
-
-		await alice.page.locator('[data-testid="toggle-screen-share"]').click();
+		}
+		// Stopped (in `finally`): the stage goes away everywhere.
 		for (const viewer of [bob, carol]) {
 			await viewer.page.locator('[data-testid="screen-stage"]').waitFor({ state: 'detached', timeout: SIGNAL_TIMEOUT_MS });
 			await viewer.page.locator('[data-testid="meeting-room"][data-layout="grid"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
@@ -277,7 +283,7 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		await alice.page.locator('[data-testid="toggle-stats"]').click();
 		const panel = alice.page.locator('[data-testid="stats-panel"]');
 		await panel.waitFor({ timeout: SIGNAL_TIMEOUT_MS });
-		// Two sent (microphone, camera) and four received (two from each of Bob and Carol).
+		// At least two sent (microphone, camera) and four received (two from each of Bob and Carol), each measured.
 		await until(
 			'stats rows with a measured bitrate for everything sent and received',
 			async () => {
@@ -290,7 +296,8 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 				// The browser's own figure comes first; "–" until two samples exist.
 				const measured = rows.filter((r) => /^\s*\d+(\.\d+)? (bit|kbit|Mbit)\/s/u.test(r.bitrate));
 				const sent = rows.filter((r) => r.direction === 'send').length;
-				return rows.length === 6 && sent === 2 && measured.length === 6 ? rows : undefined;
+				const received = rows.length - sent;
+				return sent >= 2 && received >= 4 && measured.length === rows.length ? rows : undefined;
 			},
 			SIGNAL_TIMEOUT_MS,
 		);

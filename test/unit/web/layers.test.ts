@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
 	chooseSpatialLayer,
-	estimateTopLayerHeight,
 	layerHeight,
 	planAll,
 	planCommands,
@@ -162,20 +161,5 @@ describe('planAll', () => {
 		const reports = [tile({ consumerId: 'a', height: 400 }), tile({ consumerId: 'b', height: 100 })];
 		const first = planAll(reports, new Map());
 		expect(planAll(reports, first.plans).commands).toEqual([]);
-	});
-});
-
-describe('estimateTopLayerHeight', () => {
-	it('scales the decoded height up by the layers above the current one', () => {
-		expect(estimateTopLayerHeight(180, 0, 3)).toBe(720);
-		expect(estimateTopLayerHeight(360, 1, 3)).toBe(720);
-		expect(estimateTopLayerHeight(480, 2, 3)).toBe(480);
-	});
-
-	it('is unknown without a frame or a layer', () => {
-		expect(estimateTopLayerHeight(0, 1, 3)).toBeUndefined();
-		expect(estimateTopLayerHeight(360, null, 3)).toBeUndefined();
-		expect(estimateTopLayerHeight(360, undefined, 3)).toBeUndefined();
-		expect(estimateTopLayerHeight(360, 3, 3)).toBeUndefined();
 	});
 });

@@ -3,7 +3,7 @@
  * size and visibility here; changes are coalesced, planned, and sent.
  */
 import { onScopeDispose, watch } from 'vue';
-import { estimateTopLayerHeight, planAll } from '../lib/layers.js';
+import { planAll } from '../lib/layers.js';
 import type { ConsumerPlan, TileReport } from '../lib/layers.js';
 import type { Room } from './useRoom.js';
 
@@ -12,8 +12,6 @@ export type TileGeometry = {
 	width: number;
 	height: number;
 	visible: boolean;
-	/** Height of the frames being decoded (video.videoHeight). */
-	decodedHeight: number;
 };
 
 /** Coalesces bursts (a window being resized, a layout switch) into one plan. */
@@ -21,7 +19,6 @@ const SETTLE_MS = 150;
 
 export function useLayerAdaptation(room: Room) {
 	const geometry = new Map<string, TileGeometry>();
-	const topLayerHeights = new Map<string, number>();
 	let plans = new Map<string, ConsumerPlan>();
 	let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -39,9 +36,6 @@ export function useLayerAdaptation(room: Room) {
 		for (const [consumerId, tile] of geometry) {
 			const consumer = room.consumers.get(consumerId);
 			if (!consumer || consumer.kind !== 'video') continue;
-			const estimate = estimateTopLayerHeight(tile.decodedHeight, consumer.currentSpatialLayer, consumer.spatialLayers);
-			// The largest estimate seen: a layer can arrive smaller than its nominal size, never larger.
-			if (estimate !== undefined) topLayerHeights.set(consumerId, Math.max(estimate, topLayerHeights.get(consumerId) ?? 0));
 			reports.push({
 				consumerId,
 				role: consumer.source === 'screen' ? 'screen' : 'camera',
@@ -52,7 +46,7 @@ export function useLayerAdaptation(room: Room) {
 				speaking: room.activeSpeakerId.value === consumer.peerId,
 				spatialLayers: consumer.spatialLayers,
 				temporalLayers: consumer.temporalLayers,
-				topLayerHeight: topLayerHeights.get(consumerId),
+				topLayerHeight: consumer.topLayerHeight,
 			});
 		}
 		const planned = planAll(reports, plans);
@@ -72,13 +66,11 @@ export function useLayerAdaptation(room: Room) {
 		const before = geometry.get(consumerId);
 		if (!tile) {
 			geometry.delete(consumerId);
-			topLayerHeights.delete(consumerId);
 		} else if (
 			before &&
 			before.width === tile.width &&
 			before.height === tile.height &&
-			before.visible === tile.visible &&
-			before.decodedHeight === tile.decodedHeight
+			before.visible === tile.visible
 		) {
 			return;
 		} else {
@@ -87,12 +79,8 @@ export function useLayerAdaptation(room: Room) {
 		schedule();
 	}
 
-	// The speaker's priority, and a layer change that makes a new top-height estimate possible.
+	// The active speaker gets a higher priority.
 	watch(room.activeSpeakerId, schedule);
-	watch(
-		() => [...room.consumers.values()].map((c) => `${c.id}:${c.currentSpatialLayer}`).join(),
-		schedule,
-	);
 
 	onScopeDispose(() => clearTimeout(timer));
 

@@ -1,7 +1,6 @@
 /**
  * Watches a video element: its rendered size in device pixels, whether it
- * can be seen (in the viewport, page visible), the decoded frame height,
- * and its first decoded frame.
+ * can be seen (in the viewport, page visible), and its first decoded frame.
  */
 import { onBeforeUnmount, ref, watch } from 'vue';
 import type { Ref } from 'vue';
@@ -14,7 +13,6 @@ export function useTileObserver(
 ) {
 	const size = { width: 0, height: 0 };
 	let intersecting = false;
-	const decodedHeight = ref(0);
 	const framesShown = ref(false);
 	let frameCallback: number | undefined;
 
@@ -24,7 +22,6 @@ export function useTileObserver(
 			width: Math.round(size.width * scale),
 			height: Math.round(size.height * scale),
 			visible: intersecting && document.visibilityState === 'visible',
-			decodedHeight: decodedHeight.value,
 		});
 	}
 
@@ -40,10 +37,6 @@ export function useTileObserver(
 		emit();
 	});
 	const onVisibility = () => emit();
-	const onResize = () => {
-		decodedHeight.value = element.value?.videoHeight ?? 0;
-		emit();
-	};
 
 	function watchFrames(video: HTMLVideoElement): void {
 		// The first frame that reaches the compositor: "the picture is there".
@@ -60,15 +53,12 @@ export function useTileObserver(
 			if (previous) {
 				resizeObserver.unobserve(previous);
 				intersectionObserver.unobserve(previous);
-				previous.removeEventListener('resize', onResize);
 				if (frameCallback !== undefined) previous.cancelVideoFrameCallback(frameCallback);
 			}
 			framesShown.value = false;
-			decodedHeight.value = 0;
 			if (!video) return;
 			resizeObserver.observe(video);
 			intersectionObserver.observe(video);
-			video.addEventListener('resize', onResize);
 			watchFrames(video);
 		},
 		{ immediate: true, flush: 'post' },
@@ -79,8 +69,7 @@ export function useTileObserver(
 		resizeObserver.disconnect();
 		intersectionObserver.disconnect();
 		document.removeEventListener('visibilitychange', onVisibility);
-		element.value?.removeEventListener('resize', onResize);
 	});
 
-	return { decodedHeight, framesShown };
+	return { framesShown };
 }

@@ -55,6 +55,8 @@ export type RemoteConsumer = {
 	producerPaused: boolean;
 	spatialLayers: number;
 	temporalLayers: number;
+	/** Height of the top layer as the sender declared it (appData.height), when it did. */
+	topLayerHeight?: number | undefined;
 	codec: string;
 };
 
@@ -541,7 +543,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 				stopTracks: false,
 				// A paused camera sends nothing at all, rather than black frames.
 				zeroRtpOnPause: true,
-				appData: { source, paused: publication.paused },
+				appData: { source, paused: publication.paused, ...declaredSize(publication.track) },
 			});
 			if (generation !== this.#generation || this.#publications.get(source) !== publication) {
 				producer.close();
@@ -672,6 +674,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			producerPaused: data.producerPaused,
 			spatialLayers: data.type === 'simulcast' ? Math.max(spatialLayers, data.rtpParameters.encodings?.length ?? 1) : spatialLayers,
 			temporalLayers,
+			topLayerHeight: plausibleHeight(data.appData.height),
 			codec: consumer.rtpParameters.codecs[0]?.mimeType ?? '',
 		});
 	}
@@ -751,6 +754,21 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			sessionReplaced: () => this.#dispatch({ type: 'sessionReplaced' }),
 		};
 	}
+}
+
+/**
+ * The capture size, sent with a video producer (appData.width/height) so
+ * receivers know the top simulcast layer's size before any frame arrives:
+ * the layer policy picks by it.
+ */
+function declaredSize(track: MediaStreamTrack): { width?: number; height?: number } {
+	if (track.kind !== 'video') return {};
+	const { width, height } = track.getSettings();
+	return { ...(width ? { width } : {}), ...(height ? { height } : {}) };
+}
+
+function plausibleHeight(value: unknown): number | undefined {
+	return typeof value === 'number' && Number.isFinite(value) && value >= 90 && value <= 4320 ? value : undefined;
 }
 
 /** Logs steps that take long enough for the server to give up on them (its requests time out after 30 s). */

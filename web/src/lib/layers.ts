@@ -21,7 +21,7 @@ export type TileReport = {
 	/** Layers the consumer offers: simulcast streams or SVC spatial layers (1 when neither). */
 	spatialLayers: number;
 	temporalLayers: number;
-	/** Height of the top spatial layer when known (decoded at the top layer), else undefined. */
+	/** Height of the top spatial layer as its sender declared it (producer appData), else undefined. */
 	topLayerHeight?: number | undefined;
 };
 
@@ -163,18 +163,4 @@ export function planAll(
 		commands.push(...planCommands(before, plan));
 	}
 	return { plans, commands };
-}
-
-/**
- * The top layer's height from a decoded frame: a frame of `decodedHeight`
- * at spatial layer `currentLayer` of `spatialLayers`. undefined when unknown.
- */
-export function estimateTopLayerHeight(
-	decodedHeight: number,
-	currentLayer: number | null | undefined,
-	spatialLayers: number,
-): number | undefined {
-	if (!(decodedHeight > 0) || currentLayer === null || currentLayer === undefined) return undefined;
-	if (currentLayer < 0 || currentLayer >= spatialLayers) return undefined;
-	return decodedHeight * 2 ** (spatialLayers - 1 - currentLayer);
 }
