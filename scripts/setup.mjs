@@ -29,13 +29,13 @@ function checkNode() {
 	if (major < 20) throw new SetupError(`Node.js ${process.versions.node} is too old: install Node.js 20 or newer`);
 }
 
-/** Re-runs `step` only when the hash of its inputs differs from the last successful run. */
-function stamped(name, inputs, step) {
+/** Re-runs `step` when the hash of its inputs differs from the last successful run, or its output is missing. */
+function stamped(name, inputs, output, step) {
 	const stampPath = join(stampsDir, name);
 	const hash = hashPaths(inputs.map((input) => join(projectDir, input)), {
 		ignore: (path) => /(^|\/)(node_modules|dist)(\/|$)/.test(path.slice(projectDir.length)),
 	});
-	if (readStamp(stampPath) === hash) return false;
+	if (readStamp(stampPath) === hash && existsSync(join(projectDir, output))) return false;
 	step();
 	mkdirSync(stampsDir, { recursive: true });
 	writeFileSync(stampPath, `${hash}\n`);
@@ -67,7 +67,7 @@ function checkWorkerStarts() {
 }
 
 function buildServer() {
-	stamped('server-build', ['server', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'], () => {
+	stamped('server-build', ['server', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'], 'dist/server/main.js', () => {
 		log('compiling the server (tsc)');
 		run(process.execPath, [join(projectDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: projectDir });
 	});
@@ -75,7 +75,7 @@ function buildServer() {
 
 function buildWebClient() {
 	if (!existsSync(join(projectDir, 'web', 'vite.config.ts'))) return;
-	stamped('web-build', ['web', 'package-lock.json'], () => {
+	stamped('web-build', ['web', 'package-lock.json'], 'web/dist/index.html', () => {
 		log('building the web client (vite)');
 		run(process.execPath, [join(projectDir, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: join(projectDir, 'web') });
 	});

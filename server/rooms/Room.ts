@@ -303,7 +303,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 	}
 
-	async #consume(peer: Peer, owner: Peer, producer: ms.Producer<ProducerAppData>): Promise<void> {
+	async #consume(peer: Peer, owner: Peer, producer: ms.Producer<ProducerAppData>, attempt = 1): Promise<void> {
 		if (peer.kind !== 'webrtc' || peer.consumedProducerIds.has(producer.id)) return;
 		const transport = peer.consumingTransport();
 		if (!transport || !peer.rtpCapabilities || !peer.router || !owner.router) return;
@@ -340,10 +340,27 @@ export class Room extends EventEmitter<RoomEvents> {
 			await consumer.resume();
 			peer.notify('consumerScore', { consumerId: consumer.id, score: consumer.score });
 		} catch (error) {
-			// Not accepted (peer gone, refused or timed out): release it rather than leave it paused forever.
-			if (!consumer.closed && !peer.closed) peer.logger.warn({ err: error, consumerId: consumer.id }, 'newConsumer not accepted; closing consumer');
-			consumer.close();
+			// Not accepted (refused, timed out, peer gone): release it rather than leave it paused forever.
+			const timedOut = error instanceof Error && error.message === 'request timeout';
+			if (this.#abandon(peer, consumer, 'consumerClosed', { consumerId: consumer.id }, error) && timedOut && attempt === 1 && !producer.closed) {
+				// A late answer is not a refusal (a loaded browser): offer it once more.
+				void this.#consume(peer, owner, producer, attempt + 1);
+			}
 		}
+	}
+
+	/**
+	 * Closes a consumer the peer did not accept and, since its client side may
+	 * exist already, tells the peer it is gone. Returns whether the peer is
+	 * still there.
+	 */
+	#abandon<M extends 'consumerClosed' | 'dataConsumerClosed'>(peer: Peer, consumer: { closed: boolean; id: string; close(): void }, notification: M, data: NotificationsFromServer[M], error: unknown): boolean {
+		const stillThere = !consumer.closed && !peer.closed;
+		consumer.close();
+		if (!stillThere) return false;
+		peer.logger.warn({ event: 'consumer-not-accepted', consumerId: consumer.id, reason: error instanceof Error ? error.message : String(error) }, 'client did not accept the consumer; closed it');
+		peer.notify(notification, data);
+		return true;
 	}
 
 	#forwardConsumerEvents(peer: Peer, consumer: ms.Consumer): void {
@@ -356,7 +373,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			peer.notify('consumerLayersChanged', { consumerId, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null }));
 	}
 
-	async #consumeData(peer: Peer, owner: Peer, dataProducer: ms.DataProducer<ProducerAppData>): Promise<void> {
+	async #consumeData(peer: Peer, owner: Peer, dataProducer: ms.DataProducer<ProducerAppData>, attempt = 1): Promise<void> {
 		if (peer.kind !== 'webrtc' || !peer.sctpCapabilities || peer.consumedDataProducerIds.has(dataProducer.id)) return;
 		const transport = peer.consumingTransport();
 		if (!transport?.sctpParameters || !peer.router || !owner.router) return;
@@ -384,8 +401,10 @@ export class Room extends EventEmitter<RoomEvents> {
 				appData: { ...dataProducer.appData, peerId: owner.id },
 			});
 		} catch (error) {
-			if (!dataConsumer.closed && !peer.closed) peer.logger.warn({ err: error, dataConsumerId: dataConsumer.id }, 'newDataConsumer not accepted; closing data consumer');
-			dataConsumer.close();
+			const timedOut = error instanceof Error && error.message === 'request timeout';
+			if (this.#abandon(peer, dataConsumer, 'dataConsumerClosed', { dataConsumerId: dataConsumer.id }, error) && timedOut && attempt === 1 && !dataProducer.closed) {
+				void this.#consumeData(peer, owner, dataProducer, attempt + 1);
+			}
 		}
 	}
 }

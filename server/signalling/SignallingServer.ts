@@ -4,6 +4,7 @@
  * A bad request gets an error response with a reason; the peer stays
  * connected and the room keeps working.
  */
+import { randomUUID } from 'node:crypto';
 import type { Server as HttpsServer } from 'node:https';
 import protoo, { type AcceptFn, type ProtooNotification, type ProtooRequest, type RejectFn, type WebSocketServer, type WebSocketTransport } from 'protoo-server';
 import type { Config } from '../config.js';
@@ -21,6 +22,9 @@ const idPattern = new RegExp(ID_PATTERN_SOURCE);
 
 /** Messages this much larger than signalling.maxMessageBytes close the connection instead of getting an error. */
 const HARD_LIMIT_FACTOR = 4;
+
+/** How long a refused connection stays open to answer its requests with the reason. */
+const REFUSED_SESSION_MS = 10_000;
 
 export type ConnectionCheck = { ok: true; roomId: string; peerId: string } | { ok: false; status: number; reason: string };
 
@@ -82,18 +86,25 @@ export class SignallingServer {
 		const check = checkConnectionUrl(url);
 		if (!check.ok) return refuse(check.status, check.reason, 'bad-url');
 
+		// Browsers cannot read the status of a refused WebSocket upgrade, so from here on a refusal is
+		// an accepted connection that answers every request with the reason, then closes.
+		const refuseInSession = (code: number, reason: string, label: string) => {
+			this.#metrics.connectionsRejected.inc({ reason: label });
+			this.#logger.info({ event: 'connection-refused', code, reason, remoteAddress, roomId: check.roomId }, 'connection refused');
+			this.#answerWithRefusal(accept, code, reason);
+		};
 		let room: Room;
 		try {
 			room = await this.#rooms.getOrCreate(check.roomId);
 		} catch (error) {
-			if (error instanceof RoomLimitError) return refuse(503, error.message, 'max-rooms');
+			if (error instanceof RoomLimitError) return refuseInSession(ErrorCode.unavailable, error.message, 'max-rooms');
 			this.#logger.error({ err: error, roomId: check.roomId }, 'cannot create room');
-			return refuse(503, 'cannot create the room now (no media worker available)', 'no-worker');
+			return refuseInSession(ErrorCode.unavailable, 'cannot create the room now (no media worker available)', 'no-worker');
 		}
-		// Joined peers are limited at `join` (with a readable error); this bounds connections that never join.
+		// Joined peers are limited at `join`; this bounds connections that never join.
 		const { maxPeersPerRoom } = this.#config.rooms;
 		if (!room.peers.has(check.peerId) && room.peers.size >= maxPeersPerRoom * 2) {
-			return refuse(429, `room is full (rooms.maxPeersPerRoom is ${maxPeersPerRoom})`, 'room-full');
+			return refuseInSession(ErrorCode.limitReached, `room is full (rooms.maxPeersPerRoom is ${maxPeersPerRoom})`, 'room-full');
 		}
 
 		let transport: WebSocketTransport;
@@ -110,6 +121,25 @@ export class SignallingServer {
 		const peer = room.connectPeer(check.peerId, transport);
 		peer.logger.debug({ remoteAddress }, 'connection accepted');
 		this.#attach(room, peer);
+	}
+
+	/** Accepts the connection only to reject each of its requests with `reason`, and closes it after a while. */
+	#answerWithRefusal(accept: () => WebSocketTransport, code: number, reason: string): void {
+		let transport: WebSocketTransport;
+		try {
+			transport = accept();
+		} catch {
+			return;
+		}
+		const session = new protoo.Room();
+		const channel = session.createPeer(`refused-${randomUUID()}`, transport);
+		channel.on('request', (_request, _accept, reject) => reject(code, reason));
+		const timer = setTimeout(() => session.close(), REFUSED_SESSION_MS);
+		timer.unref();
+		channel.on('close', () => {
+			clearTimeout(timer);
+			session.close();
+		});
 	}
 
 	#attach(room: Room, peer: Peer): void {

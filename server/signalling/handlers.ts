@@ -66,7 +66,8 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 			appData,
 		});
 		transport.on('dtlsstatechange', (state) => {
-			if (state === 'failed' || state === 'closed') peer.logger.warn({ transportId: transport.id, dtlsState: state }, 'transport DTLS state');
+			if (state === 'failed') peer.logger.warn({ event: 'dtls-failed', transportId: transport.id }, 'transport DTLS failed');
+			else peer.logger.debug({ transportId: transport.id, dtlsState: state }, 'transport DTLS state');
 		});
 		transport.on('icestatechange', (state) => peer.logger.debug({ transportId: transport.id, iceState: state }, 'transport ICE state'));
 		if (config.mediasoup.maxIncomingBitrate > 0 && appData.producing) {

@@ -241,6 +241,8 @@ export const ErrorCode = {
 	/** mediasoup refused the operation (e.g. unsupported codec); `errorReason` says why. */
 	mediaError: 422,
 	internal: 500,
+	/** The server cannot take this connection now (rooms.maxRooms reached, no media worker). */
+	unavailable: 503,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 

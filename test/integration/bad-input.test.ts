@@ -183,6 +183,39 @@ function upgradeStatus(path: string, protocol = 'protoo'): Promise<number> {
 	});
 }
 
+describe('connections the server cannot take', () => {
+	it('answers requests with the reason (429) when a room has too many connections, and keeps the room working', async () => {
+		// a and b are joined; four more connections fill twice rooms.maxPeersPerRoom (3).
+		const idle = await Promise.all(['i1', 'i2', 'i3', 'i4'].map((id) => TestPeer.connect(server.wsUrl, 'bad', id)));
+		const extra = await TestPeer.connect(server.wsUrl, 'bad', 'i5');
+		const error = await extra.requestError('getRouterRtpCapabilities', {});
+		expect(error.code).toBe(429);
+		expect(error.message).toContain('room is full');
+		expect(server.rooms.get('bad')!.peers.has('i5')).toBe(false);
+		extra.close();
+		for (const peer of idle) peer.close();
+		await waitFor('idle connections gone', () => server.rooms.get('bad')!.peers.size === 2);
+		await roomStillWorks();
+	});
+
+	it('answers requests with 503 when the server holds rooms.maxRooms rooms', async () => {
+		const small = await startTestServer({ rooms: { maxRooms: 1 } });
+		try {
+			const first = await TestPeer.connect(small.wsUrl, 'one', 'p');
+			expect(await first.request('getRouterRtpCapabilities', {})).toHaveProperty('codecs');
+			const second = await TestPeer.connect(small.wsUrl, 'two', 'p');
+			const error = await second.requestError('join', { displayName: 'P' });
+			expect(error.code).toBe(503);
+			expect(error.message).toContain('rooms.maxRooms');
+			expect(small.rooms.size).toBe(1);
+			first.close();
+			second.close();
+		} finally {
+			await small.close();
+		}
+	});
+});
+
 describe('WebSocket upgrade', () => {
 	it('refuses invalid or missing roomId and peerId with a 4xx', async () => {
 		expect(await upgradeStatus('/?roomId=ok&peerId=ok')).toBe(101);

@@ -101,48 +101,52 @@ describe('RTP through broadcaster PlainTransports', () => {
 });
 
 describe('speaker detection', () => {
-	it('reports who speaks (speakingPeers) and the dominant speaker (activeSpeaker) from audio levels', { timeout: 120_000 }, async () => {
+	it('reports the dominant speaker (activeSpeaker) and who speaks, loudest first (speakingPeers)', { timeout: 120_000 }, async () => {
 		const room = '/api/rooms/speakers';
 		const listener = await joinRoom(server, 'speakers', 'listener');
-		const speakers = [
-			{ id: 'loud', ssrc: 31313131, level: 20 },
-			{ id: 'quiet', ssrc: 42424242, level: 60 },
-		];
-		const targets: { ip: string; port: number; ssrc: number; level: number }[] = [];
-		for (const speaker of speakers) {
-			await post<'createBroadcaster'>(`${room}/broadcasters`, { id: speaker.id, displayName: speaker.id });
-			const transport = await post<'createPlainTransport'>(`${room}/broadcasters/${speaker.id}/transports`, { comedia: true });
-			await post<'createProducer'>(`${room}/broadcasters/${speaker.id}/transports/${transport.id}/producers`, {
+		const sender = createSocket('udp4');
+		const speakers: { id: string; ip: string; port: number; ssrc: number; level: number }[] = [];
+		const addSpeaker = async (id: string, ssrc: number, level: number) => {
+			await post<'createBroadcaster'>(`${room}/broadcasters`, { id, displayName: id });
+			const transport = await post<'createPlainTransport'>(`${room}/broadcasters/${id}/transports`, { comedia: true });
+			await post<'createProducer'>(`${room}/broadcasters/${id}/transports/${transport.id}/producers`, {
 				kind: 'audio',
 				rtpParameters: {
 					codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }],
 					headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 1 }],
-					encodings: [{ ssrc: speaker.ssrc }],
+					encodings: [{ ssrc }],
 				},
 			});
-			targets.push({ ip: transport.ip, port: transport.port, ssrc: speaker.ssrc, level: speaker.level });
-		}
-
-		// 20 ms Opus frames with their audio level, until both events are seen (at most 3000 frames or 60 s on a loaded machine).
-		const sender = createSocket('udp4');
-		const spoken = () => listener.peer.received('speakingPeers').some((n) => n.peerVolumes.length === 2)
-			&& listener.peer.received('activeSpeaker').some((n) => n.peerId === 'loud');
-		const deadline = Date.now() + 60_000;
-		for (let i = 0; i < 3000 && Date.now() < deadline && !spoken(); i++) {
-			for (const target of targets) {
-				sender.send(rtpPacket({ payloadType: 100, sequenceNumber: i, timestamp: i * 960, ssrc: target.ssrc, audioLevel: target.level, payload: Buffer.alloc(60, 7) }), target.port, target.ip);
+			speakers.push({ id, ip: transport.ip, port: transport.port, ssrc, level });
+		};
+		// 20 ms Opus frames with their audio level from every speaker, until `done` (at most 3000 frames or 60 s).
+		let sequenceNumber = 0;
+		const speakUntil = async (done: () => boolean) => {
+			const deadline = Date.now() + 60_000;
+			for (let frames = 0; frames < 3000 && Date.now() < deadline && !done(); frames++, sequenceNumber++) {
+				for (const speaker of speakers) {
+					sender.send(rtpPacket({ payloadType: 100, sequenceNumber, timestamp: sequenceNumber * 960, ssrc: speaker.ssrc, audioLevel: speaker.level, payload: Buffer.alloc(60, 7) }), speaker.port, speaker.ip);
+				}
+				await new Promise((resolve) => setTimeout(resolve, 20));
 			}
-			await new Promise((resolve) => setTimeout(resolve, 20));
-		}
-		sender.close();
+		};
 
-		const volumes = await listener.peer.waitForNotification('speakingPeers', (n) => n.peerVolumes.length === 2);
-		expect(volumes.peerVolumes.map((v) => v.peerId)).toEqual(['loud', 'quiet']);
-		expect(volumes.peerVolumes[0]!.volume).toBe(-20);
-		expect(volumes.peerVolumes[1]!.volume).toBe(-60);
+		// The first speaker of a room is its dominant speaker.
+		await addSpeaker('loud', 31313131, 20);
+		await speakUntil(() => listener.peer.received('activeSpeaker').some((n) => n.peerId === 'loud'));
 		await listener.peer.waitForNotification('activeSpeaker', (n) => n.peerId === 'loud');
-		// Silence once the audio stops.
+
+		// With a second, quieter speaker, both are reported, loudest first, with their levels in dBov.
+		await addSpeaker('quiet', 42424242, 60);
+		await speakUntil(() => listener.peer.received('speakingPeers').some((n) => n.peerVolumes.length === 2));
+		const volumes = await listener.peer.waitForNotification('speakingPeers', (n) => n.peerVolumes.length === 2);
+		expect(volumes.peerVolumes).toEqual([{ peerId: 'loud', volume: -20 }, { peerId: 'quiet', volume: -60 }]);
+
+		// Silence once the audio stops; no dominant speaker once the dominant one leaves.
 		await listener.peer.waitForNotification('speakingPeers', (n) => n.peerVolumes.length === 0);
+		await http(server, 'DELETE', `${room}/broadcasters/loud`);
+		await listener.peer.waitForNotification('activeSpeaker', (n) => n.peerId === null);
+		sender.close();
 		listener.peer.close();
 	});
 });

@@ -196,8 +196,11 @@ describe('producing and consuming', () => {
 		const b = await joinRoom(server, 'refuse', 'b');
 		b.peer.onServerRequest = 'reject';
 		await a.peer.request('produce', { transportId: a.send.id, kind: 'audio', rtpParameters: withMid(chromium.opus, 0), appData: { source: 'mic' } });
-		await waitFor('newConsumer offered', () => b.peer.serverRequestsOf('newConsumer').length === 1);
+		const [offer] = await waitFor('newConsumer offered', () => b.peer.serverRequestsOf('newConsumer').length === 1 && b.peer.serverRequestsOf('newConsumer'));
 		await waitFor('refused consumer closed', () => serverPeer('refuse', 'b')!.consumers.size === 0);
+		// The client is told, in case it created its side before refusing; a refusal is not re-offered.
+		await b.peer.waitForNotification('consumerClosed', (n) => n.consumerId === offer!.id);
+		expect(b.peer.serverRequestsOf('newConsumer')).toHaveLength(1);
 		a.peer.close();
 		b.peer.close();
 	});
