@@ -29,6 +29,22 @@ export function freePort(): Promise<number> {
 	});
 }
 
+/** Servers this process started and has not stopped: killed if this process exits first, so none is left behind. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+	if (exitHookInstalled) return;
+	exitHookInstalled = true;
+	process.once('exit', () => {
+		for (const child of running) child.kill('SIGKILL');
+	});
+	// Default SIGINT/SIGTERM handling would exit without the 'exit' event's cleanup reaching the children.
+	for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+		process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
+	}
+}
+
 export class ServerProcess {
 	private exited = false;
 	private readonly stderrTail: string[] = [];
@@ -38,8 +54,10 @@ export class ServerProcess {
 		readonly port: number,
 		readonly api: HttpApiClient,
 	) {
+		running.add(child);
 		child.once('exit', () => {
 			this.exited = true;
+			running.delete(child);
 		});
 		child.stderr?.on('data', (chunk: Buffer) => this.remember(chunk));
 		child.stdout?.on('data', (chunk: Buffer) => this.remember(chunk));
@@ -90,6 +108,7 @@ export class ServerProcess {
 			SFU_LOG_LEVEL: 'warn',
 			...settings.env,
 		};
+		installExitHook();
 		const child = spawn(process.execPath, [main], { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		const server = new ServerProcess(child, port, new HttpApiClient({ baseUrl: `https://127.0.0.1:${port}`, maxSockets: 8 }));
 		const deadline = Date.now() + timeoutMs;

@@ -88,10 +88,17 @@ function bottleneckOf(sweep: SweepResult, failed: StepResult | undefined, thresh
 	const workerMax = maxWorkerCpu(step);
 	const evidence = [
 		`at ${step.load} ${step.shape === 'stream' ? 'viewers' : 'participants'} (${step.serverConsumers} consumers, ${(step.window.outgoing.packetsPerSecond / 1000).toFixed(1)} kpps out):`,
-		`workers ${cpu.workers.map((w) => `${w.percent.toFixed(0)}%`).join(' + ')} of a core, server Node ${cpu.server.toFixed(0)}%, generator ${cpu.generator.toFixed(0)}%, Chromium ${cpu.helpers.toFixed(0)}%; machine ${cpu.machine.toFixed(0)}% of ${cores} cores`,
+		`workers ${cpu.workers.map((w) => `${w.percent.toFixed(0)}%`).join(' + ')} of a core, server Node ${cpu.server.toFixed(0)}%, generator ${cpu.generator.toFixed(0)}%, Chromium ${cpu.helpers.toFixed(0)}%, ` +
+			`other programs and kernel threads ${(cpu.others ?? 0).toFixed(0)}%; machine ${cpu.machine.toFixed(0)}% of ${cores} cores`,
 		`loss ${(step.window.loss.overall * 100).toFixed(2)}% (worst stream ${(step.window.loss.worstStream * 100).toFixed(1)}%); UDP receive-buffer drops: ${step.window.udpDrops.server} at the workers' sockets, ${step.window.udpDrops.generator} at the generator's`,
 		`generator timer ticks late by > 20 ms: ${step.generator.lateTicks}`,
 	];
+	if (!failed && sweep.stoppedBecause.startsWith('error at')) {
+		return {
+			verdict: `the server stopped answering while the load grew past this step (${sweep.stoppedBecause}); its busiest worker was at ${workerMax.toFixed(0)}% of a core here`,
+			evidence,
+		};
+	}
 	if (!failed) return { verdict: 'not reached: every step passed', evidence };
 	const generatorSaturated = cpu.generator >= 90;
 	const machineSaturated = cpu.machine >= 90;
@@ -102,8 +109,11 @@ function bottleneckOf(sweep: SweepResult, failed: StepResult | undefined, thresh
 		return { verdict: 'a mediasoup worker: over the CPU threshold of one core', evidence };
 	}
 	if (machineSaturated) {
+		const others = cpu.others ?? 0;
 		return {
-			verdict: `the machine's CPU: workers (${totalWorkerCpu(step).toFixed(0)}%), generator (${cpu.generator.toFixed(0)}%) and server Node (${cpu.server.toFixed(0)}%) share ${cores} cores`,
+			verdict:
+				`the machine's CPU: workers (${totalWorkerCpu(step).toFixed(0)}%), generator (${cpu.generator.toFixed(0)}%), server Node (${cpu.server.toFixed(0)}%)` +
+				`${others >= 20 ? ` and other programs/kernel threads (${others.toFixed(0)}%)` : ''} share ${cores} cores`,
 			evidence,
 		};
 	}
@@ -134,7 +144,11 @@ export function summarizeSweep(sweep: SweepResult, thresholds: Thresholds, cores
 			consumers: capacityStep?.serverConsumers ?? 0,
 			outgoingPacketsPerSecond: capacityStep?.window.outgoing.packetsPerSecond ?? 0,
 			outgoingMbps: (capacityStep?.window.outgoing.bitsPerSecond ?? 0) / 1e6,
-			limit: failed ? `${failed.load}: ${failed.failures.join('; ')}` : `not reached (${sweep.stoppedBecause})`,
+			limit: failed
+				? `${failed.load}: ${failed.failures.join('; ')}`
+				: sweep.stoppedBecause.startsWith('error at')
+					? sweep.stoppedBecause
+					: `not reached (${sweep.stoppedBecause})`,
 		},
 		cost: {
 			microsPerPacketFit: fit ? fit.slope : null,

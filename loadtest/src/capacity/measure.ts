@@ -6,6 +6,7 @@
 import type { ReceivedStream } from '../media/SubscriberPool.js';
 import { percentile, summarize, type Percentiles } from '../stats/percentiles.js';
 import type { ReceiveCounters } from '../stats/RtpReceiveStats.js';
+import { availableParallelism } from 'node:os';
 import { machineCpuJiffies, processCpuSeconds, processRssBytes, processTree, udpDropsOf } from './procfs.js';
 
 export type ProcessSet = {
@@ -62,6 +63,8 @@ export type WindowFigures = {
 		helpers: number;
 		/** The whole machine, % of all cores (100 = every core busy). */
 		machine: number;
+		/** What the machine used beyond the processes above, in % of one core: other programs, kernel threads (softirq). */
+		others: number;
 	};
 	rssBytes: { workers: number[]; server: number; generator: number };
 	/**
@@ -115,15 +118,15 @@ export function compare(processes: ProcessSet, start: Snapshot, end: Snapshot, s
 	}
 	perStreamLoss.sort((a, b) => a - b);
 	const machineTotal = end.machine.total - start.machine.total;
+	const workers = processes.workerPids.map((pid) => ({ pid, percent: percent((end.workers.get(pid) ?? 0) - (start.workers.get(pid) ?? 0)) }));
+	const server = percent(end.server - start.server);
+	const generator = percent((end.generatorCpuMicros - start.generatorCpuMicros) / 1e6);
+	const helpers = percent(end.helpers - start.helpers);
+	const machine = machineTotal > 0 ? ((end.machine.busy - start.machine.busy) / machineTotal) * 100 : 0;
+	const ours = workers.reduce((sum, worker) => sum + worker.percent, 0) + server + generator + helpers;
 	return {
 		seconds,
-		cpu: {
-			workers: processes.workerPids.map((pid) => ({ pid, percent: percent((end.workers.get(pid) ?? 0) - (start.workers.get(pid) ?? 0)) })),
-			server: percent(end.server - start.server),
-			generator: percent((end.generatorCpuMicros - start.generatorCpuMicros) / 1e6),
-			helpers: percent(end.helpers - start.helpers),
-			machine: machineTotal > 0 ? ((end.machine.busy - start.machine.busy) / machineTotal) * 100 : 0,
-		},
+		cpu: { workers, server, generator, helpers, machine, others: Math.max(0, machine * availableParallelism() - ours) },
 		rssBytes: {
 			workers: processes.workerPids.map((pid) => processRssBytes(pid) ?? 0),
 			server: processRssBytes(processes.serverPid) ?? 0,

@@ -91,6 +91,7 @@ const COLUMNS: { title: string; value: (step: StepResult) => string }[] = [
 	{ title: 'gen', value: (s) => pct(s.window.cpu.generator) },
 	{ title: 'chrome', value: (s) => pct(s.window.cpu.helpers) },
 	{ title: 'machine', value: (s) => pct(s.window.cpu.machine) },
+	{ title: 'other', value: (s) => pct(s.window.cpu.others ?? 0) },
 	{ title: 'RSS MiB w/n', value: (s) => `${s.window.rssBytes.workers.map((b) => (b / 2 ** 20).toFixed(0)).join('/')}/${(s.window.rssBytes.server / 2 ** 20).toFixed(0)}` },
 	{ title: 'loss %', value: (s) => `${(s.window.loss.overall * 100).toFixed(2)} (max ${(s.window.loss.worstStream * 100).toFixed(1)})` },
 	{ title: 'jitter ms a/v p95', value: (s) => `${num(s.window.jitterMs.audio.p95)}/${num(s.window.jitterMs.video.p95)}` },

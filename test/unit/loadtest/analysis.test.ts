@@ -33,6 +33,7 @@ function step(load: number, options: { pps: number; workers: number[]; loss?: nu
 				generator: options.generator ?? 20,
 				helpers: 0,
 				machine: options.machine ?? 50,
+				others: 0,
 			},
 			rssBytes: { workers: options.workers.map(() => 20 * 2 ** 20), server: 90 * 2 ** 20, generator: 200 * 2 ** 20 },
 			outgoing: { packetsPerSecond: options.pps, bitsPerSecond: options.pps * 8000, scale: 1 },
@@ -123,6 +124,19 @@ describe('summarizeSweep', () => {
 		expect(none.bottleneck.verdict).toMatch(/not reached/);
 		expect(none.cost.microsPerPacketFit).toBeNull();
 		expect(microsPerPacket(step(1, { pps: 0, workers: [1] }))).toBeNaN();
+	});
+});
+
+describe('a sweep that ended with an error', () => {
+	it('gives the error as the limit and names the server as what gave out', () => {
+		const result = summarizeSweep(
+			{ ...sweep([step(100, { pps: 50_000, workers: [40] }), step(200, { pps: 100_000, workers: [80] })]), stoppedBecause: 'error at 300: POST consume → HTTP 0: no response within 15000 ms' },
+			thresholds,
+			2,
+		);
+		expect(result.capacity.load).toBe(200);
+		expect(result.capacity.limit).toMatch(/^error at 300/);
+		expect(result.bottleneck.verdict).toMatch(/stopped answering.*80%/);
 	});
 });
 
