@@ -41,8 +41,8 @@ export type CapacityOptions = {
 	/** Time after the last subscriber receives its first packet before measuring. */
 	settleMs: number;
 	windowMs: number;
-	/** Stop a sweep once a step loses more than this (further steps only lose more). */
-	stopLoss: number;
+	/** Stop a sweep after this many failing steps in a row (larger steps only fail harder, and may stall the server). */
+	stopAfterFailures: number;
 	/** Stop starting steps after this much time (ms since start). */
 	budgetMs: number;
 	/** Wait up to this long for other programs to leave the machine idle (< 10% CPU) before each sweep. */
@@ -254,6 +254,7 @@ async function runSweep(plan: SweepPlan, options: CapacityOptions, startedAt: nu
 	let browsers: BrowserSubscribers | undefined;
 	const steps: StepResult[] = [];
 	let stoppedBecause = 'all steps done';
+	let failuresInARow = 0;
 	try {
 		load = plan.shape === 'stream' ? await StreamLoad.create(loadOptions) : await MeetingLoad.create(loadOptions);
 		if (plan.browsers > 0) {
@@ -275,8 +276,9 @@ async function runSweep(plan: SweepPlan, options: CapacityOptions, startedAt: nu
 			}
 			steps.push(step);
 			options.log(describeStep(step));
-			if (step.window.loss.overall > options.stopLoss) {
-				stoppedBecause = `loss ${(step.window.loss.overall * 100).toFixed(1)}% at ${size} > stop threshold ${(options.stopLoss * 100).toFixed(0)}%`;
+			failuresInARow = step.pass ? 0 : failuresInARow + 1;
+			if (failuresInARow >= options.stopAfterFailures) {
+				stoppedBecause = `${failuresInARow} failing step(s) in a row, the last at ${size}`;
 				break;
 			}
 			if (!server.alive) {

@@ -59,7 +59,7 @@ export type CapacityReport = {
 	schema: 'sfu-capacity/1';
 	date: string;
 	machine: MachineDescription;
-	parameters: Pick<CapacityOptions, 'thresholds' | 'settleMs' | 'windowMs' | 'stopLoss' | 'budgetMs' | 'waitIdleMs'>;
+	parameters: Pick<CapacityOptions, 'thresholds' | 'settleMs' | 'windowMs' | 'stopAfterFailures' | 'budgetMs' | 'waitIdleMs'>;
 	durationSeconds: number;
 	summaries: SweepSummary[];
 	sweeps: SweepResult[];
@@ -70,7 +70,7 @@ export function buildReport(options: CapacityOptions, sweeps: SweepResult[], mac
 		schema: 'sfu-capacity/1',
 		date: startedAt.toISOString(),
 		machine,
-		parameters: { thresholds: options.thresholds, settleMs: options.settleMs, windowMs: options.windowMs, stopLoss: options.stopLoss, budgetMs: options.budgetMs, waitIdleMs: options.waitIdleMs },
+		parameters: { thresholds: options.thresholds, settleMs: options.settleMs, windowMs: options.windowMs, stopAfterFailures: options.stopAfterFailures, budgetMs: options.budgetMs, waitIdleMs: options.waitIdleMs },
 		durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
 		summaries: sweeps.map((sweep) => summarizeSweep(sweep, options.thresholds, machine.cores)),
 		sweeps,
@@ -98,7 +98,13 @@ const COLUMNS: { title: string; value: (step: StepResult) => string }[] = [
 	{ title: 'join ms p50/95/99', value: (s) => `${num(s.signalling.joinTotal.p50, 0)}/${num(s.signalling.joinTotal.p95, 0)}/${num(s.signalling.joinTotal.p99, 0)}` },
 	{ title: 'req ms p95/99', value: (s) => `${num(s.signalling.requests.p95, 0)}/${num(s.signalling.requests.p99, 0)}` },
 	{ title: 'drops srv/gen', value: (s) => `${s.window.udpDrops.server}/${s.window.udpDrops.generator}` },
-	{ title: 'browser loss/fps', value: (s) => (s.browsers ? `${(s.browsers.loss * 100).toFixed(2)}%/${(s.browsers.videoFramesDecoded / Math.max(1, s.browsers.count) / s.window.seconds).toFixed(0)}` : '') },
+	{
+		title: 'browser loss/fps/jit ms',
+		value: (s) =>
+			s.browsers
+				? `${(s.browsers.loss * 100).toFixed(2)}%/${(s.browsers.videoFramesDecoded / Math.max(1, s.browsers.count) / s.window.seconds).toFixed(0)}/${s.browsers.jitterMsMax.video.toFixed(0)}`
+				: '',
+	},
 	{ title: 'ok', value: (s) => (s.pass ? '✓' : '✗') },
 ];
 

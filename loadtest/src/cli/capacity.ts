@@ -18,8 +18,8 @@ import { projectRoot } from './root.js';
 const USAGE = `usage: npm run loadtest:capacity -- [options]
   --sweeps <list>          stream,meeting,stream-1-worker (default all three, in this order)
                              stream: all workers; stream-1-worker: one worker with a core to itself
-  --stream-steps <list>    viewers per step (default 100,200,300,400,500,600,800,1000)
-  --meeting-steps <list>   participants per step (default 4,8,12,16,20,24,28,32)
+  --stream-steps <list>    viewers per step (default 100,200,400,600,700,800,1000,1200,1400)
+  --meeting-steps <list>   participants per step (default 4,8,12,16,20,24,28,32,36,40,44)
   --measure-every <n>      stream sweeps: read every n-th viewer's media (default 4; 1 = all)
   --meeting-measure-every <n>  meeting: read every n-th participant's media (default 2)
   --stream-profile <name>  ${Object.keys(PROFILES).join(' | ')} (default camera-720p)
@@ -30,6 +30,7 @@ const USAGE = `usage: npm run loadtest:capacity -- [options]
   --window <s>             measurement window per step (default 8)
   --settle <s>             wait after media flows before measuring (default 2)
   --budget <s>             stop starting steps after this long (default 540)
+  --stop-after <n>         stop a sweep after n failing steps in a row (default 1)
   --wait-idle <s>          wait up to this long for the machine to be idle before each sweep (default 60)
   --max-loss <fraction>    capacity threshold (default 0.01)
   --max-worker-cpu <pct>   capacity threshold, % of one core (default 85)
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
 			settle: { type: 'string' },
 			budget: { type: 'string' },
 			'wait-idle': { type: 'string' },
+			'stop-after': { type: 'string' },
 			'max-loss': { type: 'string' },
 			'max-worker-cpu': { type: 'string' },
 			out: { type: 'string' },
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
 	const browsers = values.browsers === undefined ? 2 : Math.round(Number(values.browsers));
 	if (!Number.isInteger(browsers) || browsers < 0 || browsers > 8) throw new Error(`--browsers must be 0–8, got "${values.browsers}"`);
 	const wanted = new Set((values.sweeps ?? 'stream,meeting,stream-1-worker').split(',').map((name) => name.trim()));
-	const streamSteps = list(values['stream-steps'], quick ? [10, 30] : [100, 200, 300, 400, 500, 600, 800, 1000]);
+	const streamSteps = list(values['stream-steps'], quick ? [10, 30] : [100, 200, 400, 600, 700, 800, 1000, 1200, 1400]);
 	const streamProfile = profile(values['stream-profile'], 'camera-720p');
 	const measureEvery = Math.round(positive(values['measure-every'], quick ? 2 : 4, 'measure-every'));
 	const realFrames = !(values.filler ?? false);
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
 			name: 'meeting',
 			shape: 'meeting',
 			profile: profile(values['meeting-profile'], 'camera-360p'),
-			steps: list(values['meeting-steps'], quick ? [2, 4] : [4, 8, 12, 16, 20, 24, 28, 32]),
+			steps: list(values['meeting-steps'], quick ? [2, 4] : [4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44]),
 			server,
 			browsers: 0,
 			measureEvery: Math.round(positive(values['meeting-measure-every'], 2, 'meeting-measure-every')),
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
 		thresholds: { maxLoss: positive(values['max-loss'], 0.01, 'max-loss'), maxWorkerCpuPercent: positive(values['max-worker-cpu'], 85, 'max-worker-cpu') },
 		settleMs: positive(values.settle, quick ? 1 : 2, 'settle') * 1000,
 		windowMs: positive(values.window, quick ? 3 : 8, 'window') * 1000,
-		stopLoss: 0.05,
+		stopAfterFailures: Math.round(positive(values['stop-after'], 1, 'stop-after')),
 		budgetMs: positive(values.budget, quick ? 120 : 540, 'budget') * 1000,
 		waitIdleMs: (values['wait-idle'] === undefined ? 60 : Number(values['wait-idle'])) * 1000,
 		log: (line) => console.log(line),
