@@ -25,7 +25,12 @@ export type MediaWorker = {
 	/** ru_utime + ru_stime at the last sample, in ms. */
 	cpuTimeMs: number;
 	sampledAt: number;
+	/** When the load sample now awaiting the worker's answer was asked for. */
+	samplePendingSince: number | undefined;
 };
+
+/** A worker that takes longer than this to answer a load sample is treated as saturated. */
+const STALL_MS = 1000;
 
 type PoolEvents = {
 	/** A worker died; its routers (and everything on them) are gone. */
@@ -100,6 +105,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 			consumers: slot?.consumers ?? 0,
 			routers: slot?.routers ?? 0,
 			cpuPercent: slot?.cpuPercent ?? 0,
+			stalled: slot?.samplePendingSince !== undefined && Date.now() - slot.samplePendingSince > STALL_MS,
 		}));
 	}
 
@@ -158,6 +164,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 			cpuPercent: 0,
 			cpuTimeMs: usage.ru_utime + usage.ru_stime,
 			sampledAt: Date.now(),
+			samplePendingSince: undefined,
 		};
 		this.#trackConsumers(slot);
 		worker.on('died', (error) => this.#onWorkerDied(slot, error));
@@ -189,6 +196,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 	async #sampleCpu(): Promise<void> {
 		await Promise.all(
 			this.workers.map(async (slot) => {
+				// A saturated worker answers late; one sample at a time, and `loads()` reports it stalled meanwhile.
+				if (slot.samplePendingSince !== undefined) return;
+				slot.samplePendingSince = Date.now();
 				try {
 					const usage = await slot.worker.getResourceUsage();
 					const now = Date.now();
@@ -199,6 +209,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 					slot.sampledAt = now;
 				} catch {
 					// The worker is closing or died: its 'died' handler deals with it.
+				} finally {
+					slot.samplePendingSince = undefined;
 				}
 			}),
 		);

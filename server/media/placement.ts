@@ -13,6 +13,8 @@ export type WorkerLoad = {
 	routers: number;
 	/** CPU used by the worker process over the last sample, in % of one core. */
 	cpuPercent: number;
+	/** The worker has not answered its last load sample for over a second: it is saturated. */
+	stalled?: boolean;
 };
 
 /**
@@ -22,8 +24,19 @@ export type WorkerLoad = {
  */
 export const CONSUMERS_PER_CORE = 800;
 
+/**
+ * Above this estimated load (% of one core) a worker takes no more peers of
+ * rooms it already carries; they spread to another worker. Loss starts near
+ * a full core, and a saturated worker also answers control requests late.
+ */
+export const MAX_WORKER_LOAD_PERCENT = 85;
+
+/** A stalled worker counts as this loaded, so it is chosen only when every worker is. */
+const STALLED_LOAD_PERCENT = 1000;
+
 /** Estimated load in % of one core: what the CPU shows, or what the consumers predict if more. */
 export function estimatedLoad(load: WorkerLoad): number {
+	if (load.stalled) return STALLED_LOAD_PERCENT;
 	return Math.max(load.cpuPercent, (load.consumers / CONSUMERS_PER_CORE) * 100);
 }
 
@@ -47,10 +60,10 @@ export type RouterChoice = { kind: 'existing'; workerIndex: number } | { kind: '
 
 /**
  * Where a new peer of a room goes. A room stays on its routers while one of
- * them has room under `softLimit` consumers (piping between routers costs CPU,
- * so a meeting should not be spread needlessly); once all are full, the peer
- * goes to the least-loaded worker of the pool, on the room's router there or
- * on a new one.
+ * them has room under `softLimit` consumers and its worker is below
+ * MAX_WORKER_LOAD_PERCENT (piping between routers costs CPU, so a meeting
+ * should not be spread needlessly); once all are full, the peer goes to the
+ * least-loaded worker of the pool, on the room's router there or on a new one.
  */
 export function chooseRouterForPeer(
 	roomRouters: readonly RoomRouterLoad[],
@@ -59,7 +72,10 @@ export function chooseRouterForPeer(
 ): RouterChoice | undefined {
 	const byIndex = new Map(workers.map((load) => [load.index, load]));
 	const withRoom = roomRouters
-		.filter((router) => byIndex.get(router.workerIndex)?.alive && router.consumers < softLimit)
+		.filter((router) => {
+			const worker = byIndex.get(router.workerIndex);
+			return worker?.alive && router.consumers < softLimit && estimatedLoad(worker) < MAX_WORKER_LOAD_PERCENT;
+		})
 		.sort((a, b) => compareLoad(byIndex.get(a.workerIndex)!, byIndex.get(b.workerIndex)!));
 	if (withRoom[0]) return { kind: 'existing', workerIndex: withRoom[0].workerIndex };
 

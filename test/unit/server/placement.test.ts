@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONSUMERS_PER_CORE, chooseRouterForPeer, estimatedLoad, leastLoadedWorker, type WorkerLoad } from '../../../server/media/placement.js';
+import { CONSUMERS_PER_CORE, MAX_WORKER_LOAD_PERCENT, chooseRouterForPeer, estimatedLoad, leastLoadedWorker, type WorkerLoad } from '../../../server/media/placement.js';
 
 const worker = (index: number, load: Partial<WorkerLoad> = {}): WorkerLoad => ({ index, alive: true, consumers: 0, routers: 0, cpuPercent: 0, ...load });
 
@@ -26,6 +26,18 @@ describe('worker placement', () => {
 		expect(chooseRouterForPeer([{ workerIndex: 0, consumers: 400 }], workers, 400)).toEqual({ kind: 'new', workerIndex: 2 });
 		expect(chooseRouterForPeer([{ workerIndex: 0, consumers: 400 }, { workerIndex: 2, consumers: 400 }], workers, 400)).toEqual({ kind: 'existing', workerIndex: 2 });
 		expect(chooseRouterForPeer([{ workerIndex: 0, consumers: 400 }, { workerIndex: 1, consumers: 90 }], workers, 400)).toEqual({ kind: 'existing', workerIndex: 1 });
+	});
+
+	it('spreads a room whose worker is near a full core, even under the consumer limit', () => {
+		const workers = [worker(0, { cpuPercent: MAX_WORKER_LOAD_PERCENT + 1 }), worker(1, { cpuPercent: 30 })];
+		expect(chooseRouterForPeer([{ workerIndex: 0, consumers: 10 }], workers, 400)).toEqual({ kind: 'new', workerIndex: 1 });
+	});
+
+	it('treats a worker that answers its load sample late as saturated', () => {
+		expect(estimatedLoad(worker(0, { stalled: true }))).toBeGreaterThan(100);
+		expect(leastLoadedWorker([worker(0, { stalled: true }), worker(1, { cpuPercent: 80 })])?.index).toBe(1);
+		// When every worker is saturated, one is still chosen.
+		expect(leastLoadedWorker([worker(0, { stalled: true })])?.index).toBe(0);
 	});
 
 	it('moves a room off a dead worker', () => {
