@@ -59,6 +59,7 @@ describe('real VP8 frames from the load generator, decoded by Chromium', () => {
 		expect(clips.map((clip) => clip.frames[0]?.key)).toEqual([true, true, true]);
 		publisher = await Publisher.start({ api, roomId: ROOM, id: 'clip-publisher', profile, clips, seed: 3 });
 		clock.add(publisher);
+		await publisher.allLayersReported();
 		browsers = await BrowserSubscribers.start({ rootDir: root, serverUrl: server.url, wsUrl: server.wsUrl, roomId: ROOM, count: 1 });
 
 		const deadline = Date.now() + 20_000;

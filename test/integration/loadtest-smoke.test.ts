@@ -63,6 +63,7 @@ describe('load generator smoke test (1 publisher, 10 SRTP subscribers, 10 s)', (
 	it('delivers every stream to every subscriber with loss under 1%, over real SRTP', async () => {
 		publisher = await Publisher.start({ api, roomId: ROOM, id: 'smoke-publisher', profile: PROFILES['camera-720p'], seed: 1 });
 		clock.add(publisher);
+		await publisher.allLayersReported();
 		pool = await SubscriberPool.create({ api, sockets: 2, verifyEvery: 25 });
 		for (let i = 0; i < SUBSCRIBERS; i++) await pool.add(ROOM, `smoke-subscriber-${i}`, publisher.producerIds);
 

@@ -119,6 +119,12 @@ function bottleneckOf(sweep: SweepResult, failed: StepResult | undefined, thresh
 	}
 	if (cpu.server >= thresholds.maxWorkerCpuPercent) return { verdict: 'the server Node.js process', evidence };
 	if (workerMax > thresholds.maxWorkerCpuPercent) return { verdict: 'a mediasoup worker: over the CPU threshold of one core', evidence };
+	if (step.window.udpDrops.server > step.window.udpDrops.generator) {
+		return {
+			verdict: `the workers' UDP receive buffers: they overflowed in bursts (${step.window.udpDrops.server} drops) while no process was saturated (busiest worker ${workerMax.toFixed(0)}%)`,
+			evidence,
+		};
+	}
 	return { verdict: `loss without a saturated process (${failed.failures.join('; ')})`, evidence };
 }
 

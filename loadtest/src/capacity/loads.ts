@@ -71,6 +71,7 @@ export class StreamLoad implements Load {
 		});
 		load.publishers.push(publisher);
 		options.clock.add(publisher);
+		await publisher.allLayersReported();
 		return load;
 	}
 
@@ -131,6 +132,7 @@ export class MeetingLoad implements Load {
 				...(this.options.clips ? { clips: this.options.clips } : {}),
 			});
 			this.options.clock.add(publisher);
+			await publisher.allLayersReported();
 			const others = [...this.publishers];
 			this.publishers.push(publisher);
 			const measured = index % (this.options.measureEvery ?? 1) === 0;

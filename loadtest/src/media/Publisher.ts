@@ -13,6 +13,7 @@ import type { HttpApiClient } from '../signalling/HttpApiClient.js';
 import { AUDIO_PAYLOAD_TYPE, H264_PAYLOAD_TYPE, VP8_PAYLOAD_TYPE, type MediaProfile } from './profile.js';
 import { seededRandom } from './random.js';
 import type { VideoClip } from './clips.js';
+import { Pacer } from './Pacer.js';
 import { AudioSource, VideoEncodingSource } from './sources.js';
 
 export type PublisherOptions = {
@@ -31,6 +32,8 @@ export type PublisherOptions = {
 	rtpCapabilities?: ms.RtpCapabilities;
 	/** Real VP8 frames, one clip per layer (see clips.ts); without, filler frames. */
 	clips?: VideoClip[];
+	/** Video pacing rate ÷ target bitrate, as libwebrtc's pacer (default 2.5); 0 sends each frame at once. */
+	pacingFactor?: number;
 };
 
 export type PublisherStats = {
@@ -51,6 +54,9 @@ export class Publisher {
 	videoProducerId = '';
 	private closed = false;
 	private lastSenderReportMs = 0;
+	private readonly pacer: Pacer | undefined;
+	/** Video SSRCs whose sender report went out after their first RTP packet had gone. */
+	private readonly reportedLayers = new Set<number>();
 
 	private constructor(
 		private readonly options: PublisherOptions,
@@ -62,6 +68,9 @@ export class Publisher {
 		private readonly video: VideoEncodingSource[],
 	) {
 		socket.on('message', (message) => this.onMessage(message));
+		const pacingFactor = options.pacingFactor ?? 2.5;
+		const videoBitrate = options.profile.video.layers.reduce((sum, layer) => sum + layer.bitrate, 0);
+		if (pacingFactor > 0) this.pacer = new Pacer(videoBitrate * pacingFactor);
 	}
 
 	static async start(options: PublisherOptions): Promise<Publisher> {
@@ -131,16 +140,38 @@ export class Publisher {
 	/** Sends whatever is due by `nowMs`; called by the media clock every few milliseconds. */
 	tick(nowMs: number): void {
 		if (this.closed) return;
+		// Audio is not paced (libwebrtc's pacer lets it through first); video leaves at the pacing rate.
 		if (this.audio) for (const packet of this.audio.poll(nowMs)) this.send(packet);
-		for (const source of this.video) for (const packet of source.poll(nowMs)) this.send(packet);
+		for (const source of this.video) {
+			const packets = source.poll(nowMs);
+			if (this.pacer) this.pacer.enqueue(packets, nowMs);
+			else for (const packet of packets) this.send(packet);
+		}
+		if (this.pacer) for (const packet of this.pacer.drain(nowMs)) this.send(packet);
 		if (nowMs - this.lastSenderReportMs >= SENDER_REPORT_INTERVAL_MS) {
 			this.lastSenderReportMs = nowMs;
 			for (const source of [...(this.audio ? [this.audio] : []), ...this.video]) {
 				const report = senderReport({ ssrc: source.ssrc, unixMs: nowMs, rtpTimestamp: source.rtpTimestampAt(nowMs), packetCount: source.packetCount, octetCount: source.octetCount });
 				this.send(report, true);
+				if (source.packetCount > 0 && (!this.pacer || this.pacer.queued.packets === 0)) this.reportedLayers.add(source.ssrc);
 			}
 		}
 		this.stats.keyFramesSent = this.video.reduce((sum, source) => sum + source.keyFramesSent, 0);
+	}
+
+	/**
+	 * Resolves once every simulcast layer has reached the SFU with RTP and a
+	 * sender report. mediasoup 3.12 picks a PlainTransport consumer's layer when
+	 * it is created and, without bandwidth estimation, reconsiders it only on
+	 * score or sender-report events: a consumer created before the top layer is
+	 * known stays on a lower one. Browsers' first consumers start the same way.
+	 */
+	async allLayersReported(timeoutMs = 5000): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		while (!this.video.every((source) => this.reportedLayers.has(source.ssrc))) {
+			if (Date.now() > deadline) throw new Error(`publisher ${this.options.id}: not every layer reported within ${timeoutMs} ms (is the media clock running?)`);
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
 	}
 
 	private send(packet: Buffer, rtcp = false): void {

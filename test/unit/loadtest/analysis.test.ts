@@ -117,6 +117,15 @@ describe('summarizeSweep', () => {
 		expect(result.bottleneck.verdict).toMatch(/machine's CPU/);
 	});
 
+	it('names the workers\' receive buffers when they drop packets and nothing is saturated', () => {
+		const result = summarizeSweep(
+			sweep([step(100, { pps: 5_000, workers: [30, 30] }), step(200, { pps: 10_000, workers: [50, 50], loss: 0.013, generator: 60, machine: 84, drops: { server: 1170, generator: 0 } })]),
+			thresholds,
+			2,
+		);
+		expect(result.bottleneck.verdict).toMatch(/receive buffers/);
+	});
+
 	it('reports no capacity when the first step fails, and "not reached" when none does', () => {
 		expect(summarizeSweep(sweep([step(100, { pps: 5_000, workers: [90] })]), thresholds, 2).capacity.load).toBeNull();
 		const none = summarizeSweep(sweep([step(100, { pps: 5_000, workers: [30] })]), thresholds, 2);
