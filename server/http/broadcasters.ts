@@ -27,6 +27,25 @@ function param(req: Request, name: string): string {
 	return parse(idSchema, value, name);
 }
 
+/**
+ * A PlainTransport consumer has no bandwidth estimation, and mediasoup 3.12
+ * re-chooses its simulcast layer only on a few events; a layer whose stream
+ * starts after the consumer was created can be missed for good (found by the
+ * load tests). Re-applying the preferred layers when a producer stream starts
+ * scoring makes the consumer climb to it.
+ */
+function upgradeWhenLayersAppear(consumer: ms.Consumer): void {
+	const scoring = (scores: number[]) => scores.filter((score) => score > 0).length;
+	let streams = scoring(consumer.score.producerScores);
+	consumer.on('score', ({ producerScores }) => {
+		const now = scoring(producerScores);
+		if (now > streams && consumer.preferredLayers && !consumer.closed) {
+			consumer.setPreferredLayers(consumer.preferredLayers).catch(() => {});
+		}
+		streams = now;
+	});
+}
+
 export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry; pool: WorkerPool; config: Config }): Router {
 	const router = Router();
 	const schemas = httpSchemas(config.signalling);
@@ -139,6 +158,7 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 		const rtpCapabilities = peer.rtpCapabilities ?? room.rtpCapabilities;
 		const consumer = await transport.consume({ producerId: body.producerId, rtpCapabilities, paused: body.paused ?? false });
 		peer.addConsumer(consumer);
+		if (consumer.type === 'simulcast') upgradeWhenLayersAppear(consumer);
 		const response: HttpApi['createConsumer']['response'] = {
 			id: consumer.id,
 			producerId: consumer.producerId,
@@ -178,6 +198,13 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 	router.post('/:roomId/broadcasters/:broadcasterId/consumers/:consumerId/resume', async (req, res) => {
 		const { room, peer } = broadcaster(req);
 		await peer.own('consumers', param(req, 'consumerId'), room.ownerOf).resume();
+		res.json({});
+	});
+
+	router.post('/:roomId/broadcasters/:broadcasterId/consumers/:consumerId/preferred-layers', async (req, res) => {
+		const body = parse(schemas.setPreferredLayers, req.body, 'layers');
+		const { room, peer } = broadcaster(req);
+		await peer.own('consumers', param(req, 'consumerId'), room.ownerOf).setPreferredLayers(body);
 		res.json({});
 	});
 

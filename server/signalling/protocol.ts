@@ -315,6 +315,8 @@ export type HttpApi = {
 		body: { dataProducerId: string };
 		response: { id: string; dataProducerId: string; streamId: number; label: string; protocol: string };
 	};
+	/** POST …/consumers/:consumerId/preferred-layers (simulcast/SVC consumers) */
+	setPreferredLayers: { body: { spatialLayer: number; temporalLayer?: number }; response: Record<string, never> };
 	/** POST …/consumers/:consumerId/resume and …/consumers/:consumerId/request-key-frame */
 	consumerAction: { response: Record<string, never> };
 };

@@ -202,7 +202,7 @@ export const notificationMethods = Object.keys(notificationSchemas) as (keyof No
 export const idSchema = z.string().regex(/^[A-Za-z0-9_.~-]{1,64}$/, 'must be 1 to 64 characters of A-Z a-z 0-9 _ . ~ -');
 
 export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: number }) {
-	type Bodies = 'createBroadcaster' | 'createPlainTransport' | 'connectPlainTransport' | 'createProducer' | 'createConsumer' | 'createDataProducer' | 'createDataConsumer';
+	type Bodies = 'createBroadcaster' | 'createPlainTransport' | 'connectPlainTransport' | 'createProducer' | 'createConsumer' | 'createDataProducer' | 'createDataConsumer' | 'setPreferredLayers';
 	const schemas: { [K in Bodies]: z.ZodType<HttpApi[K]['body']> } = {
 		createBroadcaster: z.object({
 			id: idSchema,
@@ -239,6 +239,7 @@ export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: nu
 			appData: appDataSchema.optional(),
 		}),
 		createDataConsumer: z.object({ dataProducerId: id }),
+		setPreferredLayers: z.object({ spatialLayer: z.number().int().min(0).max(15), temporalLayer: z.number().int().min(0).max(15).optional() }),
 	};
 	return schemas;
 }

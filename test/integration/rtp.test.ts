@@ -150,3 +150,26 @@ describe('speaker detection', () => {
 		listener.peer.close();
 	});
 });
+
+describe('simulcast through the broadcaster API', () => {
+	it('consumes a simulcast producer and sets the consumer\'s preferred layers', async () => {
+		const room = '/api/rooms/simulcast';
+		await post<'createBroadcaster'>(`${room}/broadcasters`, { id: 'cam', displayName: 'cam' });
+		const ingest = await post<'createPlainTransport'>(`${room}/broadcasters/cam/transports`, { comedia: true });
+		const { id: producerId } = await post<'createProducer'>(`${room}/broadcasters/cam/transports/${ingest.id}/producers`, {
+			kind: 'video',
+			rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }], encodings: [{ ssrc: 1001 }, { ssrc: 1002 }, { ssrc: 1003 }] },
+		});
+		await post<'createBroadcaster'>(`${room}/broadcasters`, { id: 'rec', displayName: 'rec' });
+		const egress = await post<'createPlainTransport'>(`${room}/broadcasters/rec/transports`, { comedia: true });
+		const consumer = await post<'createConsumer'>(`${room}/broadcasters/rec/transports/${egress.id}/consume`, { producerId });
+		expect(consumer.type).toBe('simulcast');
+		expect(await post<'setPreferredLayers'>(`${room}/broadcasters/rec/consumers/${consumer.id}/preferred-layers`, { spatialLayer: 0 })).toEqual({});
+		const serverConsumer = server.rooms.get('simulcast')!.peers.get('rec')!.consumers.get(consumer.id)!;
+		expect(serverConsumer.preferredLayers?.spatialLayer).toBe(0);
+		const bad = await http(server, 'POST', `${room}/broadcasters/rec/consumers/${consumer.id}/preferred-layers`, { spatialLayer: -1 });
+		expect(bad.status).toBe(400);
+		await http(server, 'DELETE', `${room}/broadcasters/cam`);
+		await http(server, 'DELETE', `${room}/broadcasters/rec`);
+	});
+});
