@@ -6,12 +6,13 @@
  * everyone publishing and consuming everyone), and writes JSON + HTML under
  * loadtest/results/ and a table to the terminal.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCapacity, type CapacityOptions, type SweepPlan } from '../capacity/CapacityRun.js';
-import { buildReport, describeMachine, formatSummary, formatTable, renderHtml } from '../capacity/report.js';
+import { summarizeSweep } from '../capacity/analysis.js';
+import { buildReport, describeMachine, formatSummary, formatTable, renderHtml, type CapacityReport } from '../capacity/report.js';
 import { PROFILES, type ProfileName } from '../media/profile.js';
 import { projectRoot } from './root.js';
 
@@ -36,7 +37,8 @@ const USAGE = `usage: npm run loadtest:capacity -- [options]
   --max-worker-cpu <pct>   capacity threshold, % of one core (default 85)
   --filler                 send filler video frames instead of real VP8 (real ones are encoded once by Chromium)
   --out <dir>              where to write results (default loadtest/results)
-  --quick                  a short run: 2 small steps per sweep, 3 s windows`;
+  --quick                  a short run: 2 small steps per sweep, 3 s windows
+  --report <file.json>     no run: recompute the summaries of a saved result with this analysis, rewrite its JSON and HTML`;
 
 function list(value: string | undefined, fallback: number[]): number[] {
 	if (value === undefined) return fallback;
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
 			out: { type: 'string' },
 			quick: { type: 'boolean', default: false },
 			filler: { type: 'boolean', default: false },
+			report: { type: 'string' },
 			help: { type: 'boolean', default: false },
 		},
 	});
@@ -89,6 +92,10 @@ async function main(): Promise<void> {
 		return;
 	}
 	const rootDir = projectRoot(import.meta.url);
+	if (values.report) {
+		rewriteReport(values.report);
+		return;
+	}
 	const quick = values.quick ?? false;
 	const workers = Math.round(positive(values.workers, availableParallelism(), 'workers'));
 	const server = { numWorkers: workers, routerConsumerSoftLimit: Math.round(positive(values['soft-limit'], 400, 'soft-limit')), env: { SFU_ROOMS_MAX_BROADCASTERS_PER_ROOM: '5000', SFU_ROOMS_MAX_PEERS_PER_ROOM: '5000' } };
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
 	};
 	const startedAt = new Date();
 	const machine = describeMachine(rootDir);
+
 	console.log(`capacity run on ${machine.cpuModel}, ${machine.cores} cores${machine.virtualized ? ' (VM)' : ''}, ${machine.memoryGiB} GiB, ${machine.kernel}; mediasoup ${machine.mediasoup}, server ${machine.serverCommit}`);
 	const results = await runCapacity(options);
 	const report = buildReport(options, results, machine, startedAt);
@@ -145,7 +153,12 @@ async function main(): Promise<void> {
 	writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
 	writeFileSync(htmlPath, renderHtml(report));
 
-	for (const [index, sweep] of results.entries()) {
+	printReport(report);
+	console.log(`\nwrote ${relative(process.cwd(), jsonPath)} and ${relative(process.cwd(), htmlPath)} in ${report.durationSeconds} s`);
+}
+
+function printReport(report: CapacityReport): void {
+	for (const [index, sweep] of report.sweeps.entries()) {
 		console.log(
 			`\n=== ${sweep.plan.name} (${sweep.plan.shape}, ${sweep.plan.profile}, ${sweep.plan.server.numWorkers} workers; ` +
 				`other programs' CPU before: ${sweep.backgroundCpuPercent.toFixed(0)}%; stopped: ${sweep.stoppedBecause}) ===`,
@@ -154,7 +167,18 @@ async function main(): Promise<void> {
 		console.log(formatTable(sweep.steps));
 		console.log(`\n${formatSummary(report.summaries[index]!)}`);
 	}
-	console.log(`\nwrote ${relative(process.cwd(), jsonPath)} and ${relative(process.cwd(), htmlPath)} in ${report.durationSeconds} s`);
+}
+
+/** Same measurements, current analysis: the summaries are derived data. */
+function rewriteReport(jsonPath: string): void {
+	const saved = JSON.parse(readFileSync(jsonPath, 'utf8')) as CapacityReport;
+	if (saved.schema !== 'sfu-capacity/1') throw new Error(`${jsonPath} is not a capacity result (schema ${String(saved.schema)})`);
+	const report: CapacityReport = { ...saved, summaries: saved.sweeps.map((sweep) => summarizeSweep(sweep, saved.parameters.thresholds, saved.machine.cores)) };
+	writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+	const htmlPath = jsonPath.replace(/\.json$/, '.html');
+	writeFileSync(htmlPath, renderHtml(report));
+	printReport(report);
+	console.log(`\nrewrote ${jsonPath} and ${htmlPath}`);
 }
 
 main().catch((error: unknown) => {

@@ -178,7 +178,7 @@ export class VideoEncodingSource extends RtpSource {
 		this.pictureId = (this.pictureId + 1) & 0x7fff;
 		this.framesSinceKeyFrame++;
 		this.framesSent++;
-		// Timestamped at send time (see AudioSource).
+		// Timestamped when produced (capture); the publisher's pacer then delays its packets, as a browser's does.
 		return this.packetize(payloads, this.rtpTimestampAt(nowMs));
 	}
 }

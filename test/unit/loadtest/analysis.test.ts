@@ -147,6 +147,16 @@ describe('a sweep that ended with an error', () => {
 		expect(result.capacity.limit).toMatch(/^error at 300/);
 		expect(result.bottleneck.verdict).toMatch(/stopped answering.*80%/);
 	});
+
+	it('blames the shared machine when it was saturated before the server stalled', () => {
+		const result = summarizeSweep(
+			{ ...sweep([step(100, { pps: 50_000, workers: [40, 40] }), step(200, { pps: 100_000, workers: [68, 63], machine: 97, generator: 41 })]), stoppedBecause: 'error at 300: POST connect → HTTP 0: no response within 15000 ms' },
+			thresholds,
+			2,
+		);
+		expect(result.capacity.load).toBe(200);
+		expect(result.bottleneck.verdict).toMatch(/machine's CPU \(97% busy\).*stopped answering/);
+	});
 });
 
 describe('report', () => {
