@@ -26,7 +26,9 @@ const PRODUCE = envBoolean('PRODUCE', false);
 const ROOM = envString('ROOM', '');
 
 const newPeerDelivery = new Trend('newpeer_delivery_time', true);
-const buckets = Array.from({ length: Math.ceil(TARGET / BUCKET) }, (_, i) => `${i * BUCKET}-${Math.min((i + 1) * BUCKET, TARGET) - 1}`);
+const pad = (n: number) => String(n).padStart(String(TARGET).length, '0');
+/** Zero-padded ("000-049"), so the summary lists them in order. */
+const buckets = Array.from({ length: Math.ceil(TARGET / BUCKET) }, (_, i) => `${pad(i * BUCKET)}-${pad(Math.min((i + 1) * BUCKET, TARGET) - 1)}`);
 
 function bucketOf(roomSize: number): string {
 	return buckets[Math.min(Math.floor(roomSize / BUCKET), buckets.length - 1)]!;
@@ -83,5 +85,5 @@ export default async function (data: { roomId: string }): Promise<void> {
 }
 
 export function handleSummary(data: SummaryData): Record<string, string> {
-	return summaryOutputs('big-room', data);
+	return summaryOutputs('big-room', data, { TARGET, JOIN_INTERVAL_MS, HOLD_S, BUCKET, PRODUCE });
 }

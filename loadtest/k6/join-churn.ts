@@ -56,5 +56,5 @@ export default async function (data: { run: string }): Promise<void> {
 }
 
 export function handleSummary(data: SummaryData): Record<string, string> {
-	return summaryOutputs('join-churn', data);
+	return summaryOutputs('join-churn', data, { RATE, DURATION, HOLD_S, ROOMS, PRODUCE, MAX_VUS });
 }

@@ -64,5 +64,5 @@ export default async function (data: { run: string }): Promise<void> {
 }
 
 export function handleSummary(data: SummaryData): Record<string, string> {
-	return summaryOutputs('many-rooms', data);
+	return summaryOutputs('many-rooms', data, { ROOMS, PEERS, HOLD_S, RAMP_S, STATS_INTERVAL_S, PRODUCE });
 }

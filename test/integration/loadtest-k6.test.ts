@@ -74,5 +74,6 @@ describe.skipIf(!k6Available)('k6 signalling scenarios against the real server (
 		// Peer i sees the 7 − i peers that join after it: 28 newPeer notifications in all.
 		expect(summary.metrics.newpeer_delivery_time?.values.count).toBe(28);
 		expect(summary.metrics['join_ready_time{room_size:4-7}']?.values.count).toBe(4);
+		expect(summary.metrics['join_ready_time{room_size:0-3}']?.values.count).toBe(4);
 	});
 });

@@ -48,12 +48,17 @@ export function textSummary(scenario: string, data: SummaryData): string {
 	].join('\n');
 }
 
-/** Returns handleSummary's output: text on stdout, JSON in $SUMMARY_DIR (default loadtest/results/k6). */
-export function summaryOutputs(scenario: string, data: SummaryData): Record<string, string> {
+/**
+ * Returns handleSummary's output: text on stdout, and JSON in $SUMMARY_DIR
+ * (default loadtest/results/k6) with the scenario's parameters and the server
+ * URL beside k6's own summary, so a result says what load produced it.
+ */
+export function summaryOutputs(scenario: string, data: SummaryData, parameters: Record<string, string | number | boolean>): Record<string, string> {
 	const dir = __ENV.SUMMARY_DIR ?? 'loadtest/results/k6';
 	const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+	const result = { scenario, date: new Date().toISOString(), server: __ENV.SFU_URL ?? 'wss://127.0.0.1:4443', parameters, ...data };
 	return {
-		stdout: textSummary(scenario, data),
-		[`${dir}/${scenario}-${stamp}.json`]: JSON.stringify(data, null, 2),
+		stdout: `${textSummary(scenario, data)}  parameters: ${JSON.stringify(parameters)}\n`,
+		[`${dir}/${scenario}-${stamp}.json`]: JSON.stringify(result, null, 2),
 	};
 }

@@ -207,14 +207,14 @@ export function renderHtml(report: CapacityReport): string {
 		const summary = report.summaries[index]!;
 		return `<section><h2>${escapeHtml(sweep.plan.name)} (${sweep.plan.shape}, ${escapeHtml(sweep.plan.profile)}, ${sweep.plan.server.numWorkers} worker(s))</h2>
 <p>Other programs' CPU before the sweep: ${sweep.backgroundCpuPercent.toFixed(0)}% of the machine.${sweep.error ? ` <strong>Failed: ${escapeHtml(sweep.error)}</strong>` : ''}</p>
-<pre>${escapeHtml(formatSummary(summary))}</pre>
+<pre class="summary">${escapeHtml(formatSummary(summary))}</pre>
 <div class="charts">${sweepCharts(sweep)}</div>
 <pre class="table">${escapeHtml(formatTable(sweep.steps))}</pre></section>`;
 	});
 	const worst = (sweep: SweepResult) => Math.max(0, ...sweep.steps.map(maxWorkerCpu));
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SFU capacity ${escapeHtml(report.date)}</title>
-<style>body{font-family:sans-serif;margin:24px;max-width:1400px}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}.charts svg{margin:4px;border:1px solid #ddd}</style></head>
+<style>body{font-family:sans-serif;margin:24px;max-width:1400px}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}pre.summary{white-space:pre-wrap}.charts svg{margin:4px;border:1px solid #ddd}</style></head>
 <body><h1>SFU capacity run</h1>
 <p>${escapeHtml(report.date)} · ${escapeHtml(machine.cpuModel)} · ${machine.cores} cores${machine.virtualized ? ' (virtual machine)' : ''} · ${machine.memoryGiB} GiB · ${escapeHtml(machine.kernel)} · Node ${escapeHtml(machine.node)} · mediasoup ${escapeHtml(machine.mediasoup)} · server ${escapeHtml(machine.serverCommit)}</p>
 <p>Thresholds: loss &lt; ${(report.parameters.thresholds.maxLoss * 100).toFixed(0)}% and no worker above ${report.parameters.thresholds.maxWorkerCpuPercent}% of a core. Window ${report.parameters.windowMs / 1000} s per step. The load generator runs on the same machine; its CPU is shown apart (grey, dashed). Highest worker CPU seen: ${report.sweeps.map((s) => `${escapeHtml(s.plan.name)} ${worst(s).toFixed(0)}%`).join(', ')}.</p>
