@@ -61,6 +61,7 @@ const configSchema = z
 			maxMessageBytes: z.number().int().min(4096).max(16 * 1024 * 1024),
 			maxDisplayNameLength: positiveInt.max(1000),
 			keepaliveIntervalMs: z.number().int().min(1000).max(600_000),
+			requestTimeoutMs: z.number().int().min(100).max(120_000),
 		}),
 		turn: z.strictObject({
 			urls: z.array(z.string().regex(/^turns?:[^\s]+$/, 'expected turn: or turns: URLs, e.g. "turn:turn.example.org:3478?transport=udp"')).max(16),

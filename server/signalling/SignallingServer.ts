@@ -39,6 +39,16 @@ export function checkConnectionUrl(url: string | undefined): ConnectionCheck {
 	return { ok: true, roomId: params.get('roomId')!, peerId: params.get('peerId')! };
 }
 
+/** Closes what a request created after its client was told it failed (it would otherwise retry and get a second one). */
+function releaseLateResult(peer: Peer, method: string, result: unknown): void {
+	const id = typeof result === 'object' && result !== null && 'id' in result && typeof result.id === 'string' ? result.id : undefined;
+	if (id === undefined) return;
+	const created = method === 'createWebRtcTransport' ? peer.transports.get(id) : method === 'produce' ? peer.producers.get(id) : method === 'produceData' ? peer.dataProducers.get(id) : undefined;
+	if (!created) return;
+	peer.logger.info({ event: 'late-result-released', method, id }, 'closed what a timed-out request created');
+	created.close();
+}
+
 export class SignallingServer {
 	readonly #ws: WebSocketServer;
 	readonly #rooms: RoomRegistry;
@@ -158,7 +168,7 @@ export class SignallingServer {
 		const { method } = request;
 		const started = process.hrtime.bigint();
 		try {
-			const response = await this.#run(context, method, request.data);
+			const response = await this.#runTimeBoxed(context, method, request.data);
 			accept(response);
 			this.#metrics.signallingRequests.inc({ method, outcome: 'ok' });
 		} catch (thrown) {
@@ -177,12 +187,38 @@ export class SignallingServer {
 		const { method } = notification;
 		try {
 			if (!(notificationMethods as string[]).includes(method)) throw new RequestError(ErrorCode.unknownMethod, `unknown notification "${method}"`);
-			await this.#run(context, method, notification.data);
+			await this.#runTimeBoxed(context, method, notification.data);
 			this.#metrics.signallingRequests.inc({ method, outcome: 'ok' });
 		} catch (thrown) {
 			const error = toRequestError(thrown);
 			this.#metrics.signallingRequests.inc({ method: this.#known(method) ? method : 'unknown', outcome: String(error.code) });
 			context.peer.logger.info({ event: 'notification-rejected', method, code: error.code, reason: error.message }, 'notification rejected');
+		}
+	}
+
+	/**
+	 * Runs a request, but gives up after signalling.requestTimeoutMs: a
+	 * saturated worker can leave its channel unanswered for many seconds, and
+	 * the client should hear so (and the peer's next requests not queue
+	 * behind it). What the worker creates after that is released.
+	 */
+	async #runTimeBoxed(context: HandlerContext, method: string, data: unknown): Promise<unknown> {
+		const work = this.#run(context, method, data);
+		const { requestTimeoutMs } = this.#config.signalling;
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<never>((_resolve, reject) => {
+			timer = setTimeout(() => reject(new RequestError(ErrorCode.unavailable, `the media worker did not answer within ${requestTimeoutMs} ms (signalling.requestTimeoutMs); try again`)), requestTimeoutMs);
+		});
+		try {
+			return await Promise.race([work, timeout]);
+		} catch (error) {
+			if (error instanceof RequestError && error.code === ErrorCode.unavailable) {
+				context.peer.logger.warn({ event: 'request-timeout', method, timeoutMs: requestTimeoutMs }, 'media worker did not answer in time');
+				work.then((late) => releaseLateResult(context.peer, method, late), () => {});
+			}
+			throw error;
+		} finally {
+			clearTimeout(timer);
 		}
 	}
 

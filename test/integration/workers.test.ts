@@ -103,6 +103,38 @@ describe('rooms over several workers', () => {
 	});
 });
 
+describe('a worker that stops answering', () => {
+	it('gets its requests answered with 503 after requestTimeoutMs, and what it creates late is released', async () => {
+		const slow = await startTestServer({ mediasoup: { numWorkers: 1 }, signalling: { requestTimeoutMs: 500 } });
+		const worker = slow.pool.workers[0]!;
+		try {
+			const { peer } = await joinRoom(slow, 'stalled', 'a');
+			const serverPeer = slow.rooms.get('stalled')!.peers.get('a')!;
+			expect(serverPeer.transports.size).toBe(2);
+			process.kill(worker.pid, 'SIGSTOP');
+			const error = await peer.requestError('createWebRtcTransport', { producing: true, consuming: false });
+			expect(error.code).toBe(503);
+			expect(error.message).toContain('signalling.requestTimeoutMs');
+			// The peer's next request is not stuck behind the stalled one.
+			expect(await peer.request('getRouterRtpCapabilities', {})).toHaveProperty('codecs');
+			process.kill(worker.pid, 'SIGCONT');
+			await waitFor('the late transport released', async () => {
+				const dump = await slow.rooms.get('stalled')!.routers[0]!.router.dump();
+				return dump.transportIds.length === 2 && serverPeer.transports.size === 2;
+			});
+			expect((await peer.request('createWebRtcTransport', { producing: true, consuming: false })).id).toEqual(expect.any(String));
+			peer.close();
+		} finally {
+			try {
+				process.kill(worker.pid, 'SIGCONT');
+			} catch {
+				// already gone
+			}
+			await slow.close();
+		}
+	});
+});
+
 describe('a worker that dies', () => {
 	it('is replaced, its peers are told to reconnect, and the server stays up', async () => {
 		const a = await joinRoom(server, 'crash', 'a');
