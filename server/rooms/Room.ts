@@ -2,10 +2,10 @@
  * A conference or a stream: its peers, its routers, and the fan-out that
  * gives every joined peer a consumer for every other peer's producer.
  *
- * Request handling (validation, ownership, limits) lives in signalling/ and
- * http/; placement policy in media/placement.ts; this class keeps membership
- * and the consumer lifecycle: created paused, offered to the peer with
- * `newConsumer`, resumed once the peer accepts, closed if it does not.
+ * Request handling (validation, ownership) lives in signalling/ and http/;
+ * placement policy in media/placement.ts; each consumer's lifecycle in
+ * ConsumerOffers. This class keeps membership, producers and their fan-out,
+ * and the room's own lifecycle (empty grace period, lost workers).
  */
 import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { conflict, limitReached } from '../signalling/errors.js';
 import type { NotificationMethod, NotificationsFromServer, PeerId, PeerInfo, RoomId, RoomSummary } from '../signalling/protocol.js';
+import { ConsumerOffers } from './ConsumerOffers.js';
 import { Peer, type OwnerLookup, type PeerTransport, type ProducerAppData } from './Peer.js';
 import { RoomRouters, type RoomRouter } from './RoomRouters.js';
 import { SpeakerDetection } from './speakers.js';
@@ -32,6 +33,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #config: Config;
 	readonly #protoo = new protoo.Room();
 	readonly #routers: RoomRouters;
+	readonly #offers: ConsumerOffers;
 	#speakers: SpeakerDetection | undefined;
 	#emptyTimer: NodeJS.Timeout | undefined;
 	#closed = false;
@@ -40,6 +42,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		super();
 		this.id = id;
 		this.#routers = routers;
+		this.#offers = new ConsumerOffers(routers);
 		this.#config = config;
 		this.logger = logger;
 	}
@@ -183,7 +186,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.#speakers?.remove(producer.id);
 		});
 		if (producer.kind === 'audio') void this.#detectSpeaker(peer, producer);
-		for (const other of this.joinedPeers()) if (other !== peer) void this.#consume(other, peer, producer);
+		for (const other of this.joinedPeers()) if (other !== peer) void this.#offers.consume(other, peer, producer);
 		peer.logger.info({ event: 'producer-created', producerId: producer.id, kind: producer.kind, type: producer.type, appData: options.appData }, 'producer created');
 		return producer;
 	}
@@ -201,7 +204,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		});
 		peer.addDataProducer(dataProducer);
 		dataProducer.observer.once('close', () => this.#routers.forgetProducer(dataProducer.id));
-		for (const other of this.joinedPeers()) if (other !== peer) void this.#consumeData(other, peer, dataProducer);
+		for (const other of this.joinedPeers()) if (other !== peer) void this.#offers.consumeData(other, peer, dataProducer);
 		return dataProducer;
 	}
 
@@ -298,113 +301,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (peer.kind !== 'webrtc' || !peer.joined || peer.closed || !peer.consumingTransport()) return;
 		for (const other of this.joinedPeers()) {
 			if (other === peer) continue;
-			for (const producer of other.producers.values()) void this.#consume(peer, other, producer);
-			for (const dataProducer of other.dataProducers.values()) void this.#consumeData(peer, other, dataProducer);
-		}
-	}
-
-	async #consume(peer: Peer, owner: Peer, producer: ms.Producer<ProducerAppData>, attempt = 1): Promise<void> {
-		if (peer.kind !== 'webrtc' || peer.consumedProducerIds.has(producer.id)) return;
-		const transport = peer.consumingTransport();
-		if (!transport || !peer.rtpCapabilities || !peer.router || !owner.router) return;
-		peer.consumedProducerIds.add(producer.id);
-		let consumer: ms.Consumer;
-		try {
-			await this.#routers.ensureProducer(producer.id, owner.router, peer.router);
-			if (peer.closed || producer.closed || transport.closed) throw new Error('gone before the consumer was created');
-			if (!peer.router.router.canConsume({ producerId: producer.id, rtpCapabilities: peer.rtpCapabilities })) {
-				peer.consumedProducerIds.delete(producer.id);
-				peer.logger.debug({ producerId: producer.id }, 'peer cannot consume producer (codec not supported)');
-				return;
-			}
-			consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: peer.rtpCapabilities, paused: true, appData: { peerId: owner.id } });
-		} catch (error) {
-			peer.consumedProducerIds.delete(producer.id);
-			if (!peer.closed && !producer.closed) peer.logger.warn({ err: error, producerId: producer.id }, 'cannot create consumer');
-			return;
-		}
-		peer.addConsumer(consumer);
-		this.#forwardConsumerEvents(peer, consumer);
-		try {
-			await peer.request('newConsumer', {
-				peerId: owner.id,
-				producerId: producer.id,
-				id: consumer.id,
-				kind: consumer.kind,
-				rtpParameters: consumer.rtpParameters,
-				type: consumer.type,
-				appData: { ...producer.appData, peerId: owner.id },
-				producerPaused: consumer.producerPaused,
-			});
-			if (consumer.closed) return;
-			await consumer.resume();
-			peer.notify('consumerScore', { consumerId: consumer.id, score: consumer.score });
-		} catch (error) {
-			// Not accepted (refused, timed out, peer gone): release it rather than leave it paused forever.
-			const timedOut = error instanceof Error && error.message === 'request timeout';
-			if (this.#abandon(peer, consumer, 'consumerClosed', { consumerId: consumer.id }, error) && timedOut && attempt === 1 && !producer.closed) {
-				// A late answer is not a refusal (a loaded browser): offer it once more.
-				void this.#consume(peer, owner, producer, attempt + 1);
-			}
-		}
-	}
-
-	/**
-	 * Closes a consumer the peer did not accept and, since its client side may
-	 * exist already, tells the peer it is gone. Returns whether the peer is
-	 * still there.
-	 */
-	#abandon<M extends 'consumerClosed' | 'dataConsumerClosed'>(peer: Peer, consumer: { closed: boolean; id: string; close(): void }, notification: M, data: NotificationsFromServer[M], error: unknown): boolean {
-		const stillThere = !consumer.closed && !peer.closed;
-		consumer.close();
-		if (!stillThere) return false;
-		peer.logger.warn({ event: 'consumer-not-accepted', consumerId: consumer.id, reason: error instanceof Error ? error.message : String(error) }, 'client did not accept the consumer; closed it');
-		peer.notify(notification, data);
-		return true;
-	}
-
-	#forwardConsumerEvents(peer: Peer, consumer: ms.Consumer): void {
-		const consumerId = consumer.id;
-		consumer.on('producerclose', () => peer.notify('consumerClosed', { consumerId }));
-		consumer.on('producerpause', () => peer.notify('consumerPaused', { consumerId }));
-		consumer.on('producerresume', () => peer.notify('consumerResumed', { consumerId }));
-		consumer.on('score', (score) => peer.notify('consumerScore', { consumerId, score }));
-		consumer.on('layerschange', (layers) =>
-			peer.notify('consumerLayersChanged', { consumerId, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null }));
-	}
-
-	async #consumeData(peer: Peer, owner: Peer, dataProducer: ms.DataProducer<ProducerAppData>, attempt = 1): Promise<void> {
-		if (peer.kind !== 'webrtc' || !peer.sctpCapabilities || peer.consumedDataProducerIds.has(dataProducer.id)) return;
-		const transport = peer.consumingTransport();
-		if (!transport?.sctpParameters || !peer.router || !owner.router) return;
-		peer.consumedDataProducerIds.add(dataProducer.id);
-		let dataConsumer: ms.DataConsumer;
-		try {
-			await this.#routers.ensureDataProducer(dataProducer.id, owner.router, peer.router);
-			if (peer.closed || dataProducer.closed || transport.closed) throw new Error('gone before the data consumer was created');
-			dataConsumer = await transport.consumeData({ dataProducerId: dataProducer.id, appData: { peerId: owner.id } });
-		} catch (error) {
-			peer.consumedDataProducerIds.delete(dataProducer.id);
-			if (!peer.closed && !dataProducer.closed) peer.logger.warn({ err: error, dataProducerId: dataProducer.id }, 'cannot create data consumer');
-			return;
-		}
-		peer.addDataConsumer(dataConsumer);
-		dataConsumer.on('dataproducerclose', () => peer.notify('dataConsumerClosed', { dataConsumerId: dataConsumer.id }));
-		try {
-			await peer.request('newDataConsumer', {
-				peerId: owner.id,
-				dataProducerId: dataProducer.id,
-				id: dataConsumer.id,
-				sctpStreamParameters: dataConsumer.sctpStreamParameters!,
-				label: dataConsumer.label,
-				protocol: dataConsumer.protocol,
-				appData: { ...dataProducer.appData, peerId: owner.id },
-			});
-		} catch (error) {
-			const timedOut = error instanceof Error && error.message === 'request timeout';
-			if (this.#abandon(peer, dataConsumer, 'dataConsumerClosed', { dataConsumerId: dataConsumer.id }, error) && timedOut && attempt === 1 && !dataProducer.closed) {
-				void this.#consumeData(peer, owner, dataProducer, attempt + 1);
-			}
+			for (const producer of other.producers.values()) void this.#offers.consume(peer, other, producer);
+			for (const dataProducer of other.dataProducers.values()) void this.#offers.consumeData(peer, other, dataProducer);
 		}
 	}
 }
