@@ -34,6 +34,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #protoo = new protoo.Room();
 	readonly #routers: RoomRouters;
 	readonly #offers: ConsumerOffers;
+	readonly #choosingRouter = new WeakMap<Peer, Promise<RoomRouter>>();
 	#speakers: SpeakerDetection | undefined;
 	#emptyTimer: NodeJS.Timeout | undefined;
 	#closed = false;
@@ -136,11 +137,19 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	/** The router a peer's transports go on: chosen with its first transport. */
 	async routerFor(peer: Peer): Promise<RoomRouter> {
-		if (!peer.router) {
-			peer.router = await this.#routers.forNewPeer();
-			peer.logger.debug({ workerPid: peer.router.workerPid }, 'router assigned');
+		if (peer.router) return peer.router;
+		// One choice per peer, even when two of its transports are requested at once (HTTP clients).
+		let choosing = this.#choosingRouter.get(peer);
+		if (!choosing) {
+			choosing = this.#routers.forNewPeer().then((router) => {
+				peer.router = router;
+				peer.logger.debug({ workerPid: router.workerPid }, 'router assigned');
+				return router;
+			});
+			this.#choosingRouter.set(peer, choosing);
+			choosing.catch(() => this.#choosingRouter.delete(peer));
 		}
-		return peer.router;
+		return choosing;
 	}
 
 	/** Marks a peer joined; returns the others. Consumers for what they produce follow. */
