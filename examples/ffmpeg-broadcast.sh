@@ -3,11 +3,15 @@
 # tone by default, or a media file (looped). Everyone in the room sees it as a
 # peer named "ffmpeg" publishing VP8 video and Opus audio.
 #
-#   SERVER_URL=https://localhost:4443 ROOM_ID=demo examples/ffmpeg-broadcast.sh
-#   MEDIA_FILE=talk.mp4 ROOM_ID=demo examples/ffmpeg-broadcast.sh
+#   export SFU_API_KEY=$(npm run --silent token -- --room demo --identity ffmpeg --role service)
+#   SERVER_URL=https://localhost:4443 ROOM_ID=demo BROADCASTER_ID=ffmpeg examples/ffmpeg-broadcast.sh
+#   MEDIA_FILE=talk.mp4 ROOM_ID=demo BROADCASTER_ID=ffmpeg examples/ffmpeg-broadcast.sh
 #
+# SFU_API_KEY is the credential of the broadcaster API: a join token of role
+# "service" for the room whose identity is BROADCASTER_ID (as above), or one
+# of the server's auth.serviceApiKeys.
 # Needs curl, jq and ffmpeg (Debian: apt-get install curl jq ffmpeg).
-# Environment: SERVER_URL, ROOM_ID, BROADCASTER_ID, MEDIA_FILE, DURATION
+# Environment: SFU_API_KEY, SERVER_URL, ROOM_ID, BROADCASTER_ID, MEDIA_FILE, DURATION
 # (seconds, 0 = until stopped), CURL_OPTS (default -k, for the self-signed
 # certificate; set it to "" with a real one).
 set -euo pipefail
@@ -18,12 +22,16 @@ BROADCASTER_ID=${BROADCASTER_ID:-ffmpeg-$$}
 MEDIA_FILE=${MEDIA_FILE:-}
 DURATION=${DURATION:-0}
 CURL_OPTS=${CURL_OPTS--k}
+if [ -z "${SFU_API_KEY:-}" ]; then
+	echo "SFU_API_KEY is not set: the broadcaster API needs a service token or API key (see the top of $0)" >&2
+	exit 2
+fi
 AUDIO_SSRC=11111111
 VIDEO_SSRC=22222222
 
 api() { # METHOD PATH [JSON]
 	# shellcheck disable=SC2086
-	curl -sS --fail-with-body $CURL_OPTS -X "$1" -H 'Content-Type: application/json' \
+	curl -sS --fail-with-body $CURL_OPTS -X "$1" -H 'Content-Type: application/json' -H "Authorization: Bearer $SFU_API_KEY" \
 		"$SERVER_URL/api/rooms/$ROOM_ID$2" ${3:+--data "$3"}
 }
 

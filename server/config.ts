@@ -18,6 +18,16 @@ const port = z.number().int().min(0).max(65535);
 const rtcPort = z.number().int().min(1024).max(65535);
 const positiveInt = z.number().int().positive();
 const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' });
+/** "10.0.0.0/8", "::1/128", or a single address. */
+const cidr = z.string().refine((value) => {
+	const [address, bits, extra] = value.split('/');
+	if (extra !== undefined || address === undefined) return false;
+	const v4 = z.ipv4().safeParse(address).success;
+	const v6 = !v4 && z.ipv6().safeParse(address).success;
+	if (!v4 && !v6) return false;
+	if (bits === undefined) return true;
+	return /^\d{1,3}$/.test(bits) && Number(bits) <= (v4 ? 32 : 128);
+}, 'expected an address or a CIDR range, e.g. "127.0.0.0/8" or "::1/128"');
 const optionalAddress = z.union([z.literal(''), ipAddress, z.hostname()], { error: 'expected an IP address, a hostname, or "" (automatic)' });
 
 const configSchema = z
@@ -62,6 +72,26 @@ const configSchema = z
 			maxDisplayNameLength: positiveInt.max(1000),
 			keepaliveIntervalMs: z.number().int().min(1000).max(600_000),
 			requestTimeoutMs: z.number().int().min(100).max(120_000),
+		}),
+		auth: z.strictObject({
+			secret: z.string().refine((value) => value === '' || value.length >= 32, 'must be empty (open mode) or at least 32 characters (e.g. `openssl rand -base64 32`)'),
+			publicKeys: z.array(z.string().includes('BEGIN PUBLIC KEY', { message: 'expected a PEM Ed25519 public key (-----BEGIN PUBLIC KEY-----)' })).max(16),
+			serviceApiKeys: z.array(z.string().min(24, 'API keys must be at least 24 characters')).max(64),
+			adminApiKeys: z.array(z.string().min(24, 'API keys must be at least 24 characters')).max(64),
+			openModeSecretFile: z.string().min(1),
+			openModeTokenTtlSeconds: z.number().int().min(60).max(30 * 86_400),
+			plainTransportAllowList: z.array(cidr).max(64),
+		}),
+		limits: z.strictObject({
+			maxConnectionsPerIp: positiveInt,
+			joinTimeoutMs: z.number().int().min(500).max(600_000),
+			requestsPerSecond: positiveInt.max(100_000),
+			requestBurst: positiveInt.max(100_000),
+			maxQueuedRequests: positiveInt.max(10_000),
+			keyFrameRequestIntervalMs: z.number().int().min(0).max(60_000),
+			httpRequestsPerSecondPerIp: positiveInt.max(100_000),
+			httpRequestBurstPerIp: positiveInt.max(100_000),
+			lobbyWaitMs: z.number().int().min(1000).max(86_400_000),
 		}),
 		turn: z.strictObject({
 			urls: z.array(z.string().regex(/^turns?:[^\s]+$/, 'expected turn: or turns: URLs, e.g. "turn:turn.example.org:3478?transport=udp"')).max(16),
@@ -248,6 +278,7 @@ export function loadConfig({ env = process.env, file, overrides }: LoadConfigOpt
 	return {
 		...config,
 		rootDir,
+		auth: { ...config.auth, openModeSecretFile: absolute(config.auth.openModeSecretFile) },
 		http: {
 			...config.http,
 			webDistDir: absolute(config.http.webDistDir),

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Authenticator } from './auth/Authenticator.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
@@ -19,6 +20,7 @@ export type SfuServer = {
 	readonly logger: Logger;
 	readonly pool: WorkerPool;
 	readonly rooms: RoomRegistry;
+	readonly auth: Authenticator;
 	readonly port: number;
 	/** https://host:port */
 	readonly url: string;
@@ -32,14 +34,15 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 	const logger = options.logger ?? createLogger(config.log.level);
 	const startedAt = Date.now();
 	const tls = await loadTls(config.http.tls, logger);
+	const auth = await Authenticator.create(config, logger);
 	const pool = await WorkerPool.start(config.mediasoup, logger);
 	const rooms = new RoomRegistry(pool, config, logger);
 	const metrics = createMetrics(pool, rooms);
 	let shuttingDown = false;
 
-	const app = createApp({ config, pool, rooms, metrics, logger, startedAt, isShuttingDown: () => shuttingDown });
+	const app = createApp({ config, pool, rooms, auth, metrics, logger, startedAt, isShuttingDown: () => shuttingDown });
 	const httpsServer: HttpsServer = createServer({ cert: tls.cert, key: tls.key }, app);
-	const signalling = new SignallingServer(httpsServer, rooms, config, metrics, logger);
+	const signalling = new SignallingServer(httpsServer, rooms, auth, config, metrics, logger);
 
 	try {
 		await new Promise<void>((resolve, reject) => {
@@ -57,7 +60,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 	const host = config.http.listenHost === '0.0.0.0' || config.http.listenHost === '::' ? 'localhost' : config.http.listenHost;
 	const hostPart = host.includes(':') ? `[${host}]` : host;
 	logger.info(
-		{ event: 'server-ready', url: `https://${hostPart}:${port}`, workers: pool.size, workerPids: pool.workers.map((w) => w.pid), selfSignedTls: tls.selfSigned },
+		{ event: 'server-ready', url: `https://${hostPart}:${port}`, workers: pool.size, workerPids: pool.workers.map((w) => w.pid), selfSignedTls: tls.selfSigned, authMode: auth.open ? 'open' : 'tokens' },
 		'server ready',
 	);
 
@@ -79,5 +82,5 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 		return closing;
 	};
 
-	return { config, logger, pool, rooms, port, url: `https://${hostPart}:${port}`, wsUrl: `wss://${hostPart}:${port}`, close };
+	return { config, logger, pool, rooms, auth, port, url: `https://${hostPart}:${port}`, wsUrl: `wss://${hostPart}:${port}`, close };
 }

@@ -2,14 +2,18 @@
  * The express app: health, metrics, the REST API, and the web client.
  */
 import { existsSync } from 'node:fs';
-import express, { type ErrorRequestHandler } from 'express';
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { Authenticator } from '../auth/Authenticator.js';
+import { KeyedBuckets, normalizeAddress } from '../auth/limits.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { RoomLimitError } from '../rooms/RoomRegistry.js';
 import { RequestError, toRequestError } from '../signalling/errors.js';
-import type { HealthReport, HttpError } from '../signalling/protocol.js';
+import type { HealthReport, HttpApi, HttpError } from '../signalling/protocol.js';
+import { describeIssues, httpSchemas } from '../signalling/schemas.js';
 import { broadcasterRoutes } from './broadcasters.js';
 import type { Metrics } from './metrics.js';
 
@@ -17,6 +21,7 @@ export type AppContext = {
 	config: Config;
 	pool: WorkerPool;
 	rooms: RoomRegistry;
+	auth: Authenticator;
 	metrics: Metrics;
 	logger: Logger;
 	startedAt: number;
@@ -54,11 +59,33 @@ export function createApp(context: AppContext): express.Express {
 		res.type(context.metrics.registry.contentType).send(await context.metrics.registry.metrics());
 	});
 
+	// Every API call costs a token of its address's bucket, before its body is read.
+	const perAddress = new KeyedBuckets(config.limits.httpRequestsPerSecondPerIp, config.limits.httpRequestBurstPerIp);
+	const rateLimit: RequestHandler = (req, res, next) => {
+		if (perAddress.take(normalizeAddress(req.socket.remoteAddress ?? 'unknown'))) return next();
+		const body: HttpError = { error: `too many requests from this address (limits.httpRequestsPerSecondPerIp is ${config.limits.httpRequestsPerSecondPerIp}, bursts of ${config.limits.httpRequestBurstPerIp})` };
+		res.status(429).setHeader('Retry-After', '1').json(body);
+	};
 	const api = broadcasterRoutes(context);
 	const json = express.json({ limit: config.http.maxBodyBytes, strict: true });
-	app.use('/api/rooms', json, api);
+	const tokenBody = httpSchemas(config.signalling).openModeToken;
+	app.post('/api/token', rateLimit, json, async (req, res) => {
+		if (!context.auth.open) {
+			const body: HttpError = { error: 'this server is not in open mode: join tokens come from your application (see README, "Deploying safely")' };
+			res.status(403).json(body);
+			return;
+		}
+		const parsed = tokenBody.safeParse(req.body ?? {});
+		if (!parsed.success) throw new RequestError(400, `invalid token request: ${describeIssues(parsed.error)}`);
+		const role = parsed.data.role ?? 'participant';
+		const identity = `p-${randomUUID().slice(0, 18)}`;
+		const { token, expiresAt } = await context.auth.mintForOpenMode(parsed.data.roomId, role, identity, parsed.data.displayName);
+		const body: HttpApi['openModeToken']['response'] = { token, identity, role, expiresAt };
+		res.json(body);
+	});
+	app.use('/api/rooms', rateLimit, json, api);
 	// mediasoup-demo's broadcaster tools use these paths.
-	app.use('/rooms', json, api);
+	app.use('/rooms', rateLimit, json, api);
 	app.use('/api', (req, res) => {
 		const body: HttpError = { error: `no API route ${req.method} ${req.originalUrl}` };
 		res.status(404).json(body);

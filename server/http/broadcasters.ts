@@ -5,6 +5,8 @@
  * Every body is validated before it reaches mediasoup.
  */
 import { Router, type Request } from 'express';
+import { AddressAllowList } from '../auth/limits.js';
+import type { Authenticator, ServiceCaller } from '../auth/Authenticator.js';
 import type { types as ms } from 'mediasoup';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
@@ -46,10 +48,39 @@ function upgradeWhenLayersAppear(consumer: ms.Consumer): void {
 	});
 }
 
-export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry; pool: WorkerPool; config: Config }): Router {
+/** Producers each PlainTransport consumes: one consumer per producer, so one request cannot multiply a stream. */
+const consumedBy = new WeakMap<ms.PlainTransport<TransportAppData>, Set<string>>();
+
+/**
+ * With comedia the transport learns where to send from the first packet it
+ * receives; a source off the allow-list closes the transport, so media is
+ * never sent there.
+ */
+function guardComedia(transport: ms.PlainTransport<TransportAppData>, allowList: AddressAllowList, peer: Peer): void {
+	const check = (remoteIp: string | undefined) => {
+		const refusal = remoteIp === undefined ? undefined : allowList.refusal(remoteIp);
+		if (refusal === undefined || transport.closed) return;
+		peer.logger.warn({ event: 'plain-transport-refused-source', transportId: transport.id, remoteIp, reason: refusal }, 'closed a PlainTransport: its first packet came from an address off the allow-list');
+		transport.close();
+	};
+	transport.on('tuple', (tuple) => check(tuple.remoteIp));
+	transport.on('rtcptuple', (tuple) => check(tuple.remoteIp));
+}
+
+export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRegistry; pool: WorkerPool; config: Config; auth: Authenticator }): Router {
 	const router = Router();
 	const schemas = httpSchemas(config.signalling);
 	const limits = config.rooms;
+	const allowList = new AddressAllowList(config.auth.plainTransportAllowList);
+
+	/** The caller's credential for the room of the path; a token caller may act only as its own identity. */
+	const caller = async (req: Request, broadcasterId?: string): Promise<ServiceCaller> => {
+		const who = await auth.service(req.headers.authorization, param(req, 'roomId'));
+		if (who.kind === 'token' && broadcasterId !== undefined && broadcasterId !== who.identity) {
+			throw forbidden(`this token is for broadcaster "${who.identity}", not "${broadcasterId}"`);
+		}
+		return who;
+	};
 
 	const existingRoom = (req: Request): Room => {
 		const roomId = param(req, 'roomId');
@@ -58,27 +89,30 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 		return room;
 	};
 
-	const broadcaster = (req: Request): { room: Room; peer: Peer } => {
-		const room = existingRoom(req);
+	const broadcaster = async (req: Request): Promise<{ room: Room; peer: Peer }> => {
 		const id = param(req, 'broadcasterId');
+		await caller(req, id);
+		const room = existingRoom(req);
 		const peer = room.peers.get(id);
 		if (!peer) throw notFound(`broadcaster "${id}" not found`);
 		if (peer.kind !== 'broadcaster') throw forbidden(`"${id}" is a WebRTC peer, not a broadcaster`);
 		return { room, peer };
 	};
 
-	const transportOf = (req: Request) => {
-		const { room, peer } = broadcaster(req);
+	const transportOf = async (req: Request) => {
+		const { room, peer } = await broadcaster(req);
 		const transport = peer.own('transports', param(req, 'transportId'), room.ownerOf) as ms.PlainTransport<TransportAppData>;
 		return { room, peer, transport };
 	};
 
-	router.get('/', (_req, res) => {
+	router.get('/', (req, res) => {
+		auth.admin(req.headers.authorization);
 		const body: HttpApi['listRooms']['response'] = { rooms: rooms.summaries() };
 		res.json(body);
 	});
 
 	router.get('/:roomId', async (req, res) => {
+		await caller(req);
 		const room = await rooms.getOrCreate(param(req, 'roomId'));
 		const body: HttpApi['getRoom']['response'] = room.rtpCapabilities;
 		res.json(body);
@@ -86,6 +120,7 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 
 	router.post('/:roomId/broadcasters', async (req, res) => {
 		const body = parse(schemas.createBroadcaster, req.body, 'broadcaster');
+		await caller(req, body.id);
 		const room = await rooms.getOrCreate(param(req, 'roomId'));
 		if (room.peers.has(body.id)) throw conflict(`a peer or broadcaster "${body.id}" already exists in this room`);
 		const broadcasters = [...room.peers.values()].filter((peer) => peer.kind === 'broadcaster').length;
@@ -100,15 +135,15 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 		res.json(response);
 	});
 
-	router.delete('/:roomId/broadcasters/:broadcasterId', (req, res) => {
-		const { room, peer } = broadcaster(req);
+	router.delete('/:roomId/broadcasters/:broadcasterId', async (req, res) => {
+		const { room, peer } = await broadcaster(req);
 		room.closePeer(peer);
 		res.json({});
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports', async (req, res) => {
 		const body = parse(schemas.createPlainTransport, req.body, 'transport options');
-		const { room, peer } = broadcaster(req);
+		const { room, peer } = await broadcaster(req);
 		if (peer.transports.size >= limits.maxTransportsPerPeer) throw limitReached(`at most ${limits.maxTransportsPerPeer} transports per broadcaster (rooms.maxTransportsPerPeer)`);
 		const { router: mediaRouter } = await room.routerFor(peer);
 		const transport = await mediaRouter.createPlainTransport<TransportAppData>({
@@ -121,6 +156,8 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 			numSctpStreams: body.numSctpStreams,
 			appData: { producing: true, consuming: true },
 		});
+		if (transport.appData.consuming) consumedBy.set(transport, new Set());
+		if (body.comedia ?? true) guardComedia(transport, allowList, peer);
 		room.attachTransport(peer, transport);
 		const response: HttpApi['createPlainTransport']['response'] = {
 			id: transport.id,
@@ -135,14 +172,16 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/connect', async (req, res) => {
 		const body = parse(schemas.connectPlainTransport, req.body, 'connect parameters');
-		const { transport } = transportOf(req);
+		const { transport } = await transportOf(req);
+		const refusal = body.ip === undefined ? undefined : allowList.refusal(body.ip);
+		if (refusal !== undefined) throw forbidden(`cannot send media to ${body.ip}: ${refusal}`);
 		await transport.connect(body);
 		res.json({});
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/producers', async (req, res) => {
 		const body = parse(schemas.createProducer, req.body, 'producer');
-		const { room, peer, transport } = transportOf(req);
+		const { room, peer, transport } = await transportOf(req);
 		const producer = await room.produce(peer, transport, body);
 		const response: HttpApi['createProducer']['response'] = { id: producer.id };
 		res.json(response);
@@ -151,12 +190,22 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/consume', async (req, res) => {
 		const body = parse(schemas.createConsumer, { ...req.body, ...(typeof req.query.producerId === 'string' ? { producerId: req.query.producerId } : {}) }, 'consume parameters');
 		if (!body.producerId) throw badRequest('producerId is required (query string or body)');
-		const { room, peer, transport } = transportOf(req);
+		const { room, peer, transport } = await transportOf(req);
 		if (!room.ownerOf('producers', body.producerId)) throw notFound(`producer "${body.producerId}" not found`);
-		await room.bringProducerTo(peer, body.producerId);
-		// Without capabilities of its own, a broadcaster receives the producer's codec as the router offers it.
-		const rtpCapabilities = peer.rtpCapabilities ?? room.rtpCapabilities;
-		const consumer = await transport.consume({ producerId: body.producerId, rtpCapabilities, paused: body.paused ?? false });
+		const consumed = consumedBy.get(transport) ?? new Set<string>();
+		if (consumed.has(body.producerId)) throw conflict(`transport "${transport.id}" already consumes producer "${body.producerId}": a PlainTransport consumes each producer once`);
+		consumed.add(body.producerId);
+		let consumer: ms.Consumer;
+		try {
+			await room.bringProducerTo(peer, body.producerId);
+			// Without capabilities of its own, a broadcaster receives the producer's codec as the router offers it.
+			const rtpCapabilities = peer.rtpCapabilities ?? room.rtpCapabilities;
+			consumer = await transport.consume({ producerId: body.producerId, rtpCapabilities, paused: body.paused ?? false });
+		} catch (error) {
+			consumed.delete(body.producerId);
+			throw error;
+		}
+		consumer.observer.once('close', () => consumed.delete(consumer.producerId));
 		peer.addConsumer(consumer);
 		if (consumer.type === 'simulcast') upgradeWhenLayersAppear(consumer);
 		const response: HttpApi['createConsumer']['response'] = {
@@ -171,7 +220,7 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/produce/data', async (req, res) => {
 		const body = parse(schemas.createDataProducer, req.body, 'data producer');
-		const { room, peer, transport } = transportOf(req);
+		const { room, peer, transport } = await transportOf(req);
 		const dataProducer = await room.produceData(peer, transport, body);
 		const response: HttpApi['createDataProducer']['response'] = { id: dataProducer.id };
 		res.json(response);
@@ -179,7 +228,7 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/consume/data', async (req, res) => {
 		const body = parse(schemas.createDataConsumer, req.body, 'data consumer');
-		const { room, peer, transport } = transportOf(req);
+		const { room, peer, transport } = await transportOf(req);
 		if (!transport.sctpParameters) throw conflict(`transport "${transport.id}" has no SCTP: create it with enableSctp`);
 		if (!room.ownerOf('dataProducers', body.dataProducerId)) throw notFound(`data producer "${body.dataProducerId}" not found`);
 		await room.bringDataProducerTo(peer, body.dataProducerId);
@@ -196,20 +245,20 @@ export function broadcasterRoutes({ rooms, pool, config }: { rooms: RoomRegistry
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/consumers/:consumerId/resume', async (req, res) => {
-		const { room, peer } = broadcaster(req);
+		const { room, peer } = await broadcaster(req);
 		await peer.own('consumers', param(req, 'consumerId'), room.ownerOf).resume();
 		res.json({});
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/consumers/:consumerId/preferred-layers', async (req, res) => {
 		const body = parse(schemas.setPreferredLayers, req.body, 'layers');
-		const { room, peer } = broadcaster(req);
+		const { room, peer } = await broadcaster(req);
 		await peer.own('consumers', param(req, 'consumerId'), room.ownerOf).setPreferredLayers(body);
 		res.json({});
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/consumers/:consumerId/request-key-frame', async (req, res) => {
-		const { room, peer } = broadcaster(req);
+		const { room, peer } = await broadcaster(req);
 		await peer.own('consumers', param(req, 'consumerId'), room.ownerOf).requestKeyFrame();
 		res.json({});
 	});

@@ -13,8 +13,12 @@ export function turnCredentials(secret: string, peerId: string, ttlSeconds: numb
 	return { username, credential: createHmac('sha1', secret).update(username).digest('base64') };
 }
 
-/** The ICE servers a peer should use, or none when no TURN server is configured. */
-export function iceServersFor(turn: Config['turn'], peerId: string): IceServer[] | undefined {
+/**
+ * The ICE servers a peer should use, or none when no TURN server is
+ * configured. The credentials expire with the peer's join token, if sooner.
+ */
+export function iceServersFor(turn: Config['turn'], peerId: string, notAfter = Infinity, now = Date.now()): IceServer[] | undefined {
 	if (turn.urls.length === 0) return undefined;
-	return [{ urls: turn.urls, ...turnCredentials(turn.secret, peerId, turn.credentialTtlSeconds) }];
+	const ttlSeconds = Math.max(1, Math.min(turn.credentialTtlSeconds, Math.floor((notAfter - now) / 1000)));
+	return [{ urls: turn.urls, ...turnCredentials(turn.secret, peerId, ttlSeconds, now) }];
 }

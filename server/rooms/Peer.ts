@@ -6,6 +6,7 @@
  */
 import type { types as ms } from 'mediasoup';
 import type { Peer as ProtooPeer } from 'protoo-server';
+import { Access } from '../auth/roles.js';
 import type { Logger } from '../log.js';
 import { forbidden, notFound } from '../signalling/errors.js';
 import type {
@@ -32,6 +33,10 @@ export class Peer {
 	readonly kind: PeerKind;
 	readonly logger: Logger;
 	readonly connectedAt = Date.now();
+	/** Role and permissions; changed live by hosts. */
+	readonly access: Access;
+	/** When the peer's token expires (ms since the epoch); TURN credentials live no longer. Infinity without a token. */
+	readonly credentialExpiresAt: number;
 	displayName = '';
 	device: PeerDevice = {};
 	joined = false;
@@ -52,10 +57,13 @@ export class Peer {
 	readonly #channel: ProtooPeer | undefined;
 	#closed = false;
 	#queue: Promise<unknown> = Promise.resolve();
+	#queued = 0;
 
-	constructor({ id, kind, channel, logger }: { id: PeerId; kind: PeerKind; channel?: ProtooPeer; logger: Logger }) {
+	constructor({ id, kind, channel, logger, access, credentialExpiresAt = Infinity }: { id: PeerId; kind: PeerKind; channel?: ProtooPeer; logger: Logger; access: Access; credentialExpiresAt?: number }) {
 		this.id = id;
 		this.kind = kind;
+		this.access = access;
+		this.credentialExpiresAt = credentialExpiresAt;
 		this.#channel = channel;
 		this.logger = logger;
 	}
@@ -69,7 +77,7 @@ export class Peer {
 	}
 
 	info(): PeerInfo {
-		return { id: this.id, displayName: this.displayName, device: this.device };
+		return { id: this.id, displayName: this.displayName, device: this.device, role: this.access.role };
 	}
 
 	/** The transport consumers go on: the first one created with `consuming`. */
@@ -93,9 +101,17 @@ export class Peer {
 
 	/** Runs a peer's requests one at a time, in the order they arrived. */
 	serialize<T>(task: () => Promise<T>): Promise<T> {
-		const result = this.#queue.then(task, task);
+		this.#queued += 1;
+		const result = this.#queue.then(task, task).finally(() => {
+			this.#queued -= 1;
+		});
 		this.#queue = result.catch(() => {});
 		return result;
+	}
+
+	/** Requests waiting or running in `serialize` (bounded by limits.maxQueuedRequests). */
+	get queued(): number {
+		return this.#queued;
 	}
 
 	addTransport(transport: PeerTransport): void {

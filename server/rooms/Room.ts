@@ -10,12 +10,14 @@
 import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
 import protoo, { type WebSocketTransport } from 'protoo-server';
+import { Access, publishPermission } from '../auth/roles.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { conflict, limitReached } from '../signalling/errors.js';
-import type { NotificationMethod, NotificationsFromServer, PeerId, PeerInfo, RoomId, RoomSummary } from '../signalling/protocol.js';
+import type { JoinResponse, NotificationMethod, NotificationsFromServer, PeerId, PeerInfo, RoomId, RoomSummary } from '../signalling/protocol.js';
 import { ConsumerOffers } from './ConsumerOffers.js';
+import { Moderation } from './Moderation.js';
 import { Peer, type OwnerLookup, type PeerTransport, type ProducerAppData } from './Peer.js';
 import { RoomRouters, type RoomRouter } from './RoomRouters.js';
 import { SpeakerDetection } from './speakers.js';
@@ -29,6 +31,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly createdAt = new Date();
 	readonly logger: Logger;
 	readonly peers = new Map<PeerId, Peer>();
+	/** Lock, lobby and removed identities; the hosts' actions. */
+	readonly moderation: Moderation;
 
 	readonly #config: Config;
 	readonly #protoo = new protoo.Room();
@@ -46,6 +50,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#offers = new ConsumerOffers(routers);
 		this.#config = config;
 		this.logger = logger;
+		this.moderation = new Moderation(this, config.limits.lobbyWaitMs);
 	}
 
 	static async create({ id, pool, config, logger }: { id: RoomId; pool: WorkerPool; config: Config; logger: Logger }): Promise<Room> {
@@ -89,11 +94,12 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly ownerOf: OwnerLookup = (collection, id) => [...this.peers.values()].find((peer) => peer[collection].has(id));
 
 	/**
-	 * A new protoo connection. A peer already connected with this id is
-	 * replaced: told so, closed (others see it leave), and the new session
+	 * A new protoo connection, its identity already proven (or open mode). A
+	 * peer already connected with this id is the same person reconnecting: it
+	 * is replaced (told so, closed, others see it leave) and the new session
 	 * starts clean.
 	 */
-	connectPeer(peerId: PeerId, transport: WebSocketTransport): Peer {
+	connectPeer(peerId: PeerId, transport: WebSocketTransport, { access, credentialExpiresAt }: { access: Access; credentialExpiresAt?: number }): Peer {
 		this.#assertOpen();
 		const previous = this.peers.get(peerId);
 		if (previous) {
@@ -102,25 +108,25 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.closePeer(previous);
 		}
 		const channel = this.#protoo.createPeer(peerId, transport);
-		const peer = new Peer({ id: peerId, kind: 'webrtc', channel, logger: this.logger.child({ peerId }) });
+		const peer = new Peer({ id: peerId, kind: 'webrtc', channel, logger: this.logger.child({ peerId }), access, credentialExpiresAt });
 		this.peers.set(peerId, peer);
 		channel.on('close', () => this.closePeer(peer));
 		this.#cancelEmptyTimer();
-		peer.logger.info({ event: 'peer-connected', peers: this.peers.size }, 'peer connected');
+		peer.logger.info({ event: 'peer-connected', peers: this.peers.size, role: access.role }, 'peer connected');
 		return peer;
 	}
 
 	/** A broadcaster (HTTP-driven RTP ingest/egress) joins at once. */
 	addBroadcaster({ id, displayName, device, rtpCapabilities }: { id: PeerId; displayName: string; device: Peer['device']; rtpCapabilities?: ms.RtpCapabilities }): Peer {
 		this.#assertOpen();
-		const peer = new Peer({ id, kind: 'broadcaster', logger: this.logger.child({ peerId: id, broadcaster: true }) });
+		const peer = new Peer({ id, kind: 'broadcaster', logger: this.logger.child({ peerId: id, broadcaster: true }), access: new Access('service') });
 		peer.displayName = displayName;
 		peer.device = device;
 		peer.rtpCapabilities = rtpCapabilities;
 		peer.joined = true;
 		this.peers.set(id, peer);
 		this.#cancelEmptyTimer();
-		for (const other of this.joinedPeers()) if (other !== peer) other.notify('newPeer', peer.info());
+		this.#announce(peer);
 		peer.logger.info({ event: 'broadcaster-created' }, 'broadcaster created');
 		return peer;
 	}
@@ -130,7 +136,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer.close();
 		if (this.peers.get(peer.id) !== peer) return;
 		this.peers.delete(peer.id);
-		if (peer.joined) for (const other of this.joinedPeers()) other.notify('peerClosed', { peerId: peer.id });
+		this.moderation.forget(peer);
+		if (peer.joined) for (const other of this.joinedPeers()) if (Room.#sees(other, peer)) other.notify('peerClosed', { peerId: peer.id });
 		peer.logger.info({ event: 'peer-closed', peers: this.peers.size, seconds: Math.round((Date.now() - peer.connectedAt) / 1000) }, 'peer left');
 		this.#scheduleCloseIfEmpty();
 	}
@@ -152,25 +159,101 @@ export class Room extends EventEmitter<RoomEvents> {
 		return choosing;
 	}
 
-	/** Marks a peer joined; returns the others. Consumers for what they produce follow. */
-	join(peer: Peer, { displayName, device, rtpCapabilities, sctpCapabilities }: Pick<Peer, 'displayName' | 'device' | 'rtpCapabilities' | 'sctpCapabilities'>): PeerInfo[] {
+	/**
+	 * A peer asks to join: a guest waits in the lobby, anyone else is in.
+	 * Consumers for what the others produce follow the response.
+	 */
+	join(peer: Peer, { displayName, device, rtpCapabilities, sctpCapabilities }: Pick<Peer, 'displayName' | 'device' | 'rtpCapabilities' | 'sctpCapabilities'>): JoinResponse {
+		this.moderation.checkMayJoin(peer);
 		peer.displayName = displayName;
 		peer.device = device;
 		peer.rtpCapabilities = rtpCapabilities;
 		peer.sctpCapabilities = sctpCapabilities;
+		if (peer.access.role === 'guest') {
+			this.moderation.enterLobby(peer);
+			return { peers: [], role: peer.access.role, permissions: peer.access.list(), locked: this.moderation.locked, lobby: true };
+		}
+		return this.admit(peer);
+	}
+
+	/** Makes a peer a member: announced to those who see it, told of those it sees, given their media. */
+	admit(peer: Peer): JoinResponse {
 		peer.joined = true;
+		this.#announce(peer);
 		const others = this.joinedPeers().filter((other) => other !== peer);
-		for (const other of others) other.notify('newPeer', peer.info());
-		peer.logger.info({ event: 'peer-joined', displayName, device, joined: others.length + 1 }, 'peer joined');
+		peer.logger.info({ event: 'peer-joined', displayName: peer.displayName, device: peer.device, role: peer.access.role, joined: others.length + 1 }, 'peer joined');
 		// After the join response has gone out: the client learns about peers before their consumers.
 		setImmediate(() => this.#consumeExisting(peer));
-		return others.map((other) => other.info());
+		if (peer.access.can('moderate')) setImmediate(() => this.moderation.tellLobby(peer));
+		return {
+			peers: others.filter((other) => Room.#sees(peer, other)).map((other) => other.info()),
+			role: peer.access.role,
+			permissions: peer.access.list(),
+			locked: this.moderation.locked,
+			lobby: false,
+		};
 	}
 
 	changeDisplayName(peer: Peer, displayName: string): void {
 		const oldDisplayName = peer.displayName;
 		peer.displayName = displayName;
-		for (const other of this.joinedPeers()) if (other !== peer) other.notify('peerDisplayNameChanged', { peerId: peer.id, displayName, oldDisplayName });
+		for (const other of this.joinedPeers()) if (other !== peer && Room.#sees(other, peer)) other.notify('peerDisplayNameChanged', { peerId: peer.id, displayName, oldDisplayName });
+	}
+
+	/**
+	 * Changes a peer's access (a host's action) and carries it out: what it
+	 * may no longer publish is closed, without `subscribe` its consumers go,
+	 * and who sees whom is brought up to date on both sides.
+	 */
+	changeAccess(peer: Peer, change: (access: Access) => void, by: PeerId | undefined, { keepProducers = false } = {}): void {
+		const others = this.joinedPeers().filter((other) => other !== peer);
+		const seenBefore = new Set(others.filter((other) => Room.#sees(other, peer)));
+		const seesBefore = new Set(others.filter((other) => Room.#sees(peer, other)));
+		const roleBefore = peer.access.role;
+		change(peer.access);
+		for (const producer of keepProducers ? [] : [...peer.producers.values()]) {
+			if (!peer.access.can(publishPermission(producer.kind, producer.appData.source))) producer.close();
+		}
+		if (!peer.access.can('subscribe')) {
+			for (const consumer of [...peer.consumers.values()]) consumer.close();
+			for (const dataConsumer of [...peer.dataConsumers.values()]) dataConsumer.close();
+		}
+		peer.notify('permissionsChanged', { role: peer.access.role, permissions: peer.access.list(), by });
+		if (!peer.joined) return;
+		for (const other of others) {
+			const seen = Room.#sees(other, peer);
+			if (seen && !seenBefore.has(other)) other.notify('newPeer', peer.info());
+			else if (!seen && seenBefore.has(other)) other.notify('peerClosed', { peerId: peer.id });
+			else if (seen && roleBefore !== peer.access.role) other.notify('peerRoleChanged', { peerId: peer.id, role: peer.access.role });
+			const sees = Room.#sees(peer, other);
+			if (sees && !seesBefore.has(other)) peer.notify('newPeer', other.info());
+			else if (!sees && seesBefore.has(other)) peer.notify('peerClosed', { peerId: other.id });
+		}
+		this.#consumeExisting(peer);
+		if (peer.access.can('moderate')) this.moderation.tellLobby(peer);
+	}
+
+	/** Joined peers that may moderate. */
+	moderators(): Peer[] {
+		return this.joinedPeers().filter((peer) => peer.access.can('moderate'));
+	}
+
+	/** Everyone in the room, including those in the lobby. */
+	broadcastToAll<M extends NotificationMethod>(method: M, data: NotificationsFromServer[M]): void {
+		for (const peer of this.peers.values()) peer.notify(method, data);
+	}
+
+	/**
+	 * Whether `observer` is told about `peer`: everyone is, with
+	 * `seeParticipants`; without it, only those who may publish (a stream's
+	 * audience sees the stage, not each other).
+	 */
+	static #sees(observer: Peer, peer: Peer): boolean {
+		return observer.access.can('seeParticipants') || peer.access.canPublish();
+	}
+
+	#announce(peer: Peer): void {
+		for (const other of this.joinedPeers()) if (other !== peer && Room.#sees(other, peer)) other.notify('newPeer', peer.info());
 	}
 
 	attachTransport(peer: Peer, transport: PeerTransport): void {
@@ -182,10 +265,13 @@ export class Room extends EventEmitter<RoomEvents> {
 	async produce(peer: Peer, transport: PeerTransport, options: { kind: ms.MediaKind; rtpParameters: ms.RtpParameters; paused?: boolean; appData?: Record<string, unknown> }): Promise<ms.Producer<ProducerAppData>> {
 		const { maxProducersPerPeer } = this.#config.rooms;
 		if (peer.producers.size >= maxProducersPerPeer) throw limitReached(`at most ${maxProducersPerPeer} producers per peer (rooms.maxProducersPerPeer)`);
+		peer.access.require(publishPermission(options.kind, options.appData?.source), 'produce');
 		const producer = await transport.produce<ProducerAppData>({
 			kind: options.kind,
 			rtpParameters: options.rtpParameters,
 			paused: options.paused ?? false,
+			// Key frames asked of the sender at most this often, however many consumers ask (PLI/FIR storms).
+			keyFrameRequestDelay: this.#config.limits.keyFrameRequestIntervalMs,
 			appData: { ...options.appData, peerId: peer.id },
 		});
 		peer.addProducer(producer);
@@ -204,6 +290,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	async produceData(peer: Peer, transport: PeerTransport, options: { sctpStreamParameters: ms.SctpStreamParameters; label?: string; protocol?: string; appData?: Record<string, unknown> }): Promise<ms.DataProducer<ProducerAppData>> {
 		const { maxDataProducersPerPeer } = this.#config.rooms;
 		if (peer.dataProducers.size >= maxDataProducersPerPeer) throw limitReached(`at most ${maxDataProducersPerPeer} data producers per peer (rooms.maxDataProducersPerPeer)`);
+		peer.access.require(options.label === 'chat' ? 'chat' : 'publishData', 'produceData');
 		if (!transport.sctpParameters) throw conflict(`transport "${transport.id}" has no SCTP: create it with SCTP enabled`);
 		const dataProducer = await transport.produceData<ProducerAppData>({
 			sctpStreamParameters: options.sctpStreamParameters,
@@ -247,6 +334,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#cancelEmptyTimer();
+		this.moderation.close();
 		for (const peer of [...this.peers.values()]) {
 			if (reason) peer.notify('reconnectRequired', { reason });
 			peer.close();

@@ -1,12 +1,17 @@
 /**
- * protoo over WebSocket: checks each connection at upgrade (ids, capacity),
- * then validates every request against its schema before its handler runs.
- * A bad request gets an error response with a reason; the peer stays
- * connected and the room keeps working.
+ * protoo over WebSocket: checks each connection at upgrade (address limits,
+ * ids, join token, capacity) before any room exists, then passes every
+ * request through the same gates: rate, queue, size, schema, permission,
+ * and only then its handler. A bad request gets an error response with a
+ * reason; the peer stays connected and the room keeps working.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpsServer } from 'node:https';
 import protoo, { type AcceptFn, type ProtooNotification, type ProtooRequest, type RejectFn, type WebSocketServer, type WebSocketTransport } from 'protoo-server';
+import { ConnectionCounter, KeyFrameThrottle, normalizeAddress, TokenBucket } from '../auth/limits.js';
+import { Access, authorize } from '../auth/roles.js';
+import type { Authenticator } from '../auth/Authenticator.js';
+import type { Grant } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
@@ -26,18 +31,24 @@ const HARD_LIMIT_FACTOR = 4;
 /** How long a refused connection stays open to answer its requests with the reason. */
 const REFUSED_SESSION_MS = 10_000;
 
-export type ConnectionCheck = { ok: true; roomId: string; peerId: string } | { ok: false; status: number; reason: string };
+export type ConnectionCheck = { ok: true; roomId: string; peerId: string | undefined; token: string | undefined } | { ok: false; status: number; reason: string };
 
-/** Validates the ids in the WebSocket URL (`/?roomId=…&peerId=…`). */
+/** Validates the WebSocket URL (`/?roomId=…&token=…`, or `/?roomId=…&peerId=…` in open mode). */
 export function checkConnectionUrl(url: string | undefined): ConnectionCheck {
 	const params = new URL(url ?? '/', 'http://localhost').searchParams;
-	for (const name of ['roomId', 'peerId'] as const) {
-		const value = params.get(name);
-		if (value === null) return { ok: false, status: 400, reason: `missing ${name} in the URL query` };
-		if (!idPattern.test(value)) return { ok: false, status: 400, reason: `invalid ${name}: use 1 to 64 characters of A-Z a-z 0-9 _ . ~ -` };
+	const roomId = params.get('roomId');
+	const peerId = params.get('peerId') ?? undefined;
+	const token = params.get('token') ?? undefined;
+	if (roomId === null) return { ok: false, status: 400, reason: 'missing roomId in the URL query' };
+	for (const [name, value] of [['roomId', roomId], ['peerId', peerId]] as const) {
+		if (value !== undefined && !idPattern.test(value)) return { ok: false, status: 400, reason: `invalid ${name}: use 1 to 64 characters of A-Z a-z 0-9 _ . ~ -` };
 	}
-	return { ok: true, roomId: params.get('roomId')!, peerId: params.get('peerId')! };
+	if (peerId === undefined && token === undefined) return { ok: false, status: 400, reason: 'missing token (or, on a server in open mode, peerId) in the URL query' };
+	return { ok: true, roomId, peerId, token };
 }
+
+/** Who a verified connection is. */
+type Identity = { peerId: string; access: Access; grant: Grant | undefined };
 
 /** Closes what a request created after its client was told it failed (it would otherwise retry and get a second one). */
 function releaseLateResult(peer: Peer, method: string, result: unknown): void {
@@ -56,10 +67,14 @@ export class SignallingServer {
 	readonly #logger: Logger;
 	readonly #metrics: Metrics;
 	readonly #schemas: RequestSchemas;
+	readonly #auth: Authenticator;
+	readonly #connections: ConnectionCounter;
 	#accepting = true;
 
-	constructor(httpServer: HttpsServer, rooms: RoomRegistry, config: Config, metrics: Metrics, logger: Logger) {
+	constructor(httpServer: HttpsServer, rooms: RoomRegistry, auth: Authenticator, config: Config, metrics: Metrics, logger: Logger) {
 		this.#rooms = rooms;
+		this.#auth = auth;
+		this.#connections = new ConnectionCounter(config.limits.maxConnectionsPerIp);
 		this.#config = config;
 		this.#metrics = metrics;
 		this.#logger = logger.child({ module: 'signalling' });
@@ -83,26 +98,53 @@ export class SignallingServer {
 
 	async #onConnectionRequest(
 		url: string | undefined,
-		remoteAddress: string | undefined,
+		rawAddress: string | undefined,
 		accept: () => WebSocketTransport,
 		reject: (code?: number, reason?: string) => void,
 	): Promise<void> {
+		const remoteAddress = normalizeAddress(rawAddress ?? 'unknown');
 		const refuse = (status: number, reason: string, label: string) => {
 			this.#metrics.connectionsRejected.inc({ reason: label });
 			this.#logger.info({ event: 'connection-rejected', status, reason, remoteAddress }, 'connection rejected');
 			reject(status, reason);
 		};
 		if (!this.#accepting) return refuse(503, 'server is shutting down', 'shutdown');
+		// Counted from here until the socket closes (or is refused): every path below releases it once.
+		if (!this.#connections.tryOpen(remoteAddress)) {
+			return refuse(429, `too many connections from ${remoteAddress} (limits.maxConnectionsPerIp is ${this.#config.limits.maxConnectionsPerIp})`, 'per-ip-limit');
+		}
+		let released = false;
+		const release = () => {
+			if (released) return;
+			released = true;
+			this.#connections.close(remoteAddress);
+		};
 		const check = checkConnectionUrl(url);
-		if (!check.ok) return refuse(check.status, check.reason, 'bad-url');
+		if (!check.ok) {
+			release();
+			return refuse(check.status, check.reason, 'bad-url');
+		}
 
 		// Browsers cannot read the status of a refused WebSocket upgrade, so from here on a refusal is
 		// an accepted connection that answers every request with the reason, then closes.
 		const refuseInSession = (code: number, reason: string, label: string) => {
 			this.#metrics.connectionsRejected.inc({ reason: label });
 			this.#logger.info({ event: 'connection-refused', code, reason, remoteAddress, roomId: check.roomId }, 'connection refused');
-			this.#answerWithRefusal(accept, code, reason);
+			this.#answerWithRefusal(accept, code, reason, release);
 		};
+
+		// Identity first: no room is created for a connection that cannot prove who it is.
+		const identity = await this.#identify(check);
+		if (!identity.ok) return refuseInSession(identity.code, identity.reason, identity.label);
+		const { peerId, access, grant } = identity.value;
+
+		const existing = this.#rooms.get(check.roomId);
+		if (existing?.moderation.isRemoved(peerId)) return refuseInSession(ErrorCode.forbidden, 'you were removed from this room by a host', 'removed');
+		// Without a token a connection proves nothing, so it cannot take over a session that exists.
+		if (!grant && existing?.peers.has(peerId)) {
+			return refuseInSession(ErrorCode.conflict, `peerId "${peerId}" is in use in this room; reconnecting as it needs its join token`, 'id-in-use');
+		}
+
 		let room: Room;
 		try {
 			room = await this.#rooms.getOrCreate(check.roomId);
@@ -113,7 +155,7 @@ export class SignallingServer {
 		}
 		// Joined peers are limited at `join`; this bounds connections that never join.
 		const { maxPeersPerRoom } = this.#config.rooms;
-		if (!room.peers.has(check.peerId) && room.peers.size >= maxPeersPerRoom * 2) {
+		if (!room.peers.has(peerId) && room.peers.size >= maxPeersPerRoom * 2) {
 			return refuseInSession(ErrorCode.limitReached, `room is full (rooms.maxPeersPerRoom is ${maxPeersPerRoom})`, 'room-full');
 		}
 
@@ -121,26 +163,46 @@ export class SignallingServer {
 		try {
 			transport = accept();
 		} catch (error) {
+			release();
 			this.#logger.debug({ err: error }, 'client went away before the connection was accepted');
 			return;
 		}
+		transport.on('close', release);
 		if (room.closed) {
 			transport.close();
 			return;
 		}
-		const peer = room.connectPeer(check.peerId, transport);
-		peer.logger.debug({ remoteAddress }, 'connection accepted');
+		const peer = room.connectPeer(peerId, transport, { access, credentialExpiresAt: grant?.expiresAt });
+		peer.logger.debug({ remoteAddress, role: access.role }, 'connection accepted');
 		this.#attach(room, peer);
 	}
 
+	/** The peer's identity and role: from its token, or, in open mode, the URL's peerId as a participant. */
+	async #identify(check: Extract<ConnectionCheck, { ok: true }>): Promise<{ ok: true; value: Identity } | { ok: false; code: number; reason: string; label: string }> {
+		if (check.token === undefined) {
+			if (!this.#auth.open) return { ok: false, code: ErrorCode.unauthorized, reason: 'this server needs a join token: connect with ?roomId=…&token=…', label: 'no-token' };
+			return { ok: true, value: { peerId: check.peerId!, access: new Access('participant'), grant: undefined } };
+		}
+		const verified = await this.#auth.verify(check.token, check.roomId);
+		if (!verified.ok) return { ok: false, code: ErrorCode.unauthorized, reason: verified.reason, label: 'bad-token' };
+		const { grant } = verified;
+		if (check.peerId !== undefined && check.peerId !== grant.identity) {
+			return { ok: false, code: ErrorCode.forbidden, reason: `peerId "${check.peerId}" is not the token's identity`, label: 'identity-mismatch' };
+		}
+		if (grant.role === 'service') return { ok: false, code: ErrorCode.forbidden, reason: 'a service token is for the HTTP broadcaster API, not for joining over WebSocket', label: 'service-token' };
+		return { ok: true, value: { peerId: grant.identity, access: new Access(grant.role, grant.overrides), grant } };
+	}
+
 	/** Accepts the connection only to reject each of its requests with `reason`, and closes it after a while. */
-	#answerWithRefusal(accept: () => WebSocketTransport, code: number, reason: string): void {
+	#answerWithRefusal(accept: () => WebSocketTransport, code: number, reason: string, release: () => void): void {
 		let transport: WebSocketTransport;
 		try {
 			transport = accept();
 		} catch {
+			release();
 			return;
 		}
+		transport.on('close', release);
 		const session = new protoo.Room();
 		const channel = session.createPeer(`refused-${randomUUID()}`, transport);
 		channel.on('request', (_request, _accept, reject) => reject(code, reason));
@@ -154,13 +216,39 @@ export class SignallingServer {
 
 	#attach(room: Room, peer: Peer): void {
 		const channel = peer.channel!;
-		const context: HandlerContext = { room, peer, config: this.#config };
+		const { limits } = this.#config;
+		const context: HandlerContext = { room, peer, config: this.#config, keyFrames: new KeyFrameThrottle(limits.keyFrameRequestIntervalMs) };
+		const rate = new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
+		// Checked before a request is queued, so a flood costs a rejection each and delays nobody else.
+		const admit = (): RequestError | undefined => {
+			if (!rate.take()) return new RequestError(ErrorCode.limitReached, `too many requests: at most ${limits.requestsPerSecond}/s, bursts of ${limits.requestBurst} (limits.requestsPerSecond, limits.requestBurst)`);
+			if (peer.queued >= limits.maxQueuedRequests) return new RequestError(ErrorCode.limitReached, `too many requests waiting (${peer.queued}; limits.maxQueuedRequests): wait for answers before sending more`);
+			return undefined;
+		};
 		channel.on('request', (request, accept, reject) => {
+			const refused = admit();
+			if (refused) {
+				reject(refused.code, refused.message);
+				this.#metrics.signallingRequests.inc({ method: this.#known(request.method) ? request.method : 'unknown', outcome: String(refused.code) });
+				return;
+			}
 			void peer.serialize(() => this.#handleRequest(context, request, accept, reject));
 		});
 		channel.on('notification', (notification) => {
+			if (admit()) {
+				this.#metrics.signallingRequests.inc({ method: this.#known(notification.method) ? notification.method : 'unknown', outcome: String(ErrorCode.limitReached) });
+				return;
+			}
 			void peer.serialize(() => this.#handleNotification(context, notification));
 		});
+		// A connection that does not join (or enter the lobby) in time is closed: sockets are not free.
+		const joinTimer = setTimeout(() => {
+			if (peer.closed || peer.joined || room.moderation.waiting().some((entry) => entry.id === peer.id)) return;
+			peer.logger.info({ event: 'join-timeout', timeoutMs: limits.joinTimeoutMs }, 'closed a connection that did not join in time');
+			room.closePeer(peer);
+		}, limits.joinTimeoutMs);
+		joinTimer.unref();
+		channel.on('close', () => clearTimeout(joinTimer));
 	}
 
 	/** Validates, runs, answers. Every failure becomes an error response; nothing escapes. */
@@ -235,6 +323,11 @@ export class SignallingServer {
 		if (context.peer.closed) throw new RequestError(ErrorCode.conflict, 'peer is closed');
 		const parsed = this.#schemas[method].safeParse(data);
 		if (!parsed.success) throw new RequestError(ErrorCode.badRequest, `invalid ${method} request: ${describeIssues(parsed.error)}`);
+		const { peer } = context;
+		authorize(peer.access, method, parsed.data as never, (producerId) => {
+			const producer = peer.producers.get(producerId);
+			return producer && { kind: producer.kind, source: producer.appData.source };
+		});
 		// The schema of `method` produced data of `method`'s type; TypeScript cannot correlate the two through the lookup.
 		const handler = handlers[method] as Handler<RequestMethod>;
 		return handler(context, parsed.data as never);

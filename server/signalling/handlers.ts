@@ -6,13 +6,14 @@
  */
 import type { types as ms } from 'mediasoup';
 import type { Config } from '../config.js';
+import type { KeyFrameThrottle } from '../auth/limits.js';
 import { iceServersFor } from '../media/turn.js';
 import type { Peer, TransportAppData } from '../rooms/Peer.js';
 import type { Room } from '../rooms/Room.js';
 import { conflict, limitReached } from './errors.js';
 import type { RequestData, RequestMethod, ResponseData } from './protocol.js';
 
-export type HandlerContext = { room: Room; peer: Peer; config: Config };
+export type HandlerContext = { room: Room; peer: Peer; config: Config; keyFrames: KeyFrameThrottle };
 
 export type Handler<M extends RequestMethod> = (context: HandlerContext, data: RequestData<M>) => Promise<ResponseData<M>> | ResponseData<M>;
 
@@ -32,16 +33,15 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 	getRouterRtpCapabilities: ({ room }) => room.rtpCapabilities,
 
 	join: ({ room, peer, config }, data) => {
-		if (peer.joined) throw conflict('already joined');
+		if (peer.joined || room.moderation.waiting().some((entry) => entry.id === peer.id)) throw conflict('already joined');
 		const joined = room.joinedPeers().filter((other) => other.kind === 'webrtc').length;
 		if (joined >= config.rooms.maxPeersPerRoom) throw limitReached(`room is full (${config.rooms.maxPeersPerRoom} peers, rooms.maxPeersPerRoom)`);
-		const peers = room.join(peer, {
+		return room.join(peer, {
 			displayName: data.displayName,
 			device: data.device ?? {},
 			rtpCapabilities: data.rtpCapabilities,
 			sctpCapabilities: data.sctpCapabilities,
 		});
-		return { peers };
 	},
 
 	createWebRtcTransport: async ({ room, peer, config }, data) => {
@@ -80,7 +80,7 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 			iceCandidates: transport.iceCandidates,
 			dtlsParameters: transport.dtlsParameters,
 			sctpParameters: transport.sctpParameters,
-			iceServers: iceServersFor(config.turn, peer.id),
+			iceServers: iceServersFor(config.turn, peer.id, peer.credentialExpiresAt),
 		};
 	},
 
@@ -133,8 +133,10 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 		await peer.own('consumers', consumerId, room.ownerOf).setPriority(priority);
 		return done;
 	},
-	requestConsumerKeyFrame: async ({ room, peer }, { consumerId }) => {
-		await peer.own('consumers', consumerId, room.ownerOf).requestKeyFrame();
+	requestConsumerKeyFrame: async ({ room, peer, keyFrames }, { consumerId }) => {
+		const consumer = peer.own('consumers', consumerId, room.ownerOf);
+		if (!keyFrames.allow(consumer.id)) throw limitReached(`at most one key frame request per consumer every ${keyFrames.intervalMs} ms (limits.keyFrameRequestIntervalMs)`);
+		await consumer.requestKeyFrame();
 		return done;
 	},
 	changeDisplayName: ({ room, peer }, { displayName }) => {
@@ -149,4 +151,42 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 	getConsumerStats: async ({ room, peer }, { consumerId }) => peer.own('consumers', consumerId, room.ownerOf).getStats(),
 	getDataProducerStats: async ({ room, peer }, { dataProducerId }) => peer.own('dataProducers', dataProducerId, room.ownerOf).getStats(),
 	getDataConsumerStats: async ({ room, peer }, { dataConsumerId }) => peer.own('dataConsumers', dataConsumerId, room.ownerOf).getStats(),
+
+	mutePeer: async ({ room, peer }, { peerId }) => {
+		await room.moderation.mute(peer, peerId);
+		return done;
+	},
+	allowUnmute: ({ room, peer }, { peerId }) => {
+		room.moderation.allowUnmute(peer, peerId);
+		return done;
+	},
+	stopPeerMedia: ({ room, peer }, { peerId, source }) => {
+		room.moderation.stopMedia(peer, peerId, source);
+		return done;
+	},
+	removePeer: ({ room, peer }, { peerId }) => {
+		room.moderation.remove(peer, peerId);
+		return done;
+	},
+	lockRoom: ({ room, peer }, { locked }) => {
+		room.moderation.lock(peer, locked);
+		return done;
+	},
+	admitPeer: ({ room, peer }, { peerId, role }) => {
+		room.moderation.admit(peer, peerId, role ?? 'participant');
+		return done;
+	},
+	denyPeer: ({ room, peer }, { peerId }) => {
+		room.moderation.deny(peer, peerId);
+		return done;
+	},
+	setPeerRole: ({ room, peer }, { peerId, role }) => {
+		room.moderation.setRole(peer, peerId, role);
+		return done;
+	},
+	endMeeting: ({ room, peer }) => {
+		room.moderation.endMeeting(peer);
+		return done;
+	},
+	getLobby: ({ room }) => ({ waiting: room.moderation.waiting() }),
 };

@@ -7,7 +7,9 @@
  * compile everywhere at once. PROTOCOL.md is checked against it by a test.
  *
  * Wire format: protoo over WebSocket (subprotocol `protoo`), URL
- * `wss://host:port/?roomId=<id>&peerId=<id>`. Shapes follow mediasoup-demo's
+ * `wss://host:port/?roomId=<id>&token=<join token>` (see JoinTokenClaims;
+ * `peerId`, if given, must be the token's identity; a server in open mode
+ * also takes `?roomId=<id>&peerId=<id>` without a token). Shapes follow mediasoup-demo's
  * JavaScript client, the de-facto reference of the mediasoup ecosystem, so
  * clients and bots written for it work unchanged. Additions of ours are new
  * methods or optional fields.
@@ -27,12 +29,68 @@ export type PeerDevice = {
 	version?: string;
 };
 
+// ---------------------------------------------------------------------------
+// Access: join tokens, roles and permissions (the table is server/auth/roles.ts).
+// ---------------------------------------------------------------------------
+
+/**
+ * What a peer may do. Every request names the permission it needs (or none);
+ * a request without it is refused with 403 and the missing permission named.
+ */
+export type Permission =
+	| 'publishAudio'
+	| 'publishVideo'
+	| 'publishScreen'
+	| 'publishData'
+	| 'subscribe'
+	| 'chat'
+	| 'seeParticipants'
+	| 'moderate';
+
+/**
+ * host: everything, moderation included. presenter and participant: publish
+ * and subscribe (a presenter is on the stage of a stream). viewer: receives
+ * only. guest: waits in the lobby until a host admits it. service:
+ * broadcasters, recorders and ingest over the HTTP API.
+ */
+export type Role = 'host' | 'presenter' | 'participant' | 'viewer' | 'guest' | 'service';
+
+/** Roles a host can give to a peer in the room (`setPeerRole`, `admitPeer`). */
+export type AssignableRole = Exclude<Role, 'guest' | 'service'>;
+
+/**
+ * Claims of a join token: a JWT signed with the server's secret (HS256) or a
+ * configured Ed25519 key (EdDSA), passed as `token` in the WebSocket URL.
+ */
+export type JoinTokenClaims = {
+	/** The peer id: nobody else can connect as this identity. */
+	sub: PeerId;
+	/** The room this token admits to. */
+	room: RoomId;
+	role: Role;
+	/** Display name to start with (the client may change it unless `name` is locked by the app). */
+	name?: string;
+	/** Grants or withdrawals on top of the role's permissions. */
+	permissions?: Partial<Record<Permission, boolean>>;
+	exp: number;
+	nbf?: number;
+	iat?: number;
+};
+
 /** A peer as other peers see it (join response, `newPeer`). */
 export type PeerInfo = {
 	id: PeerId;
 	displayName: string;
 	device: PeerDevice;
+	/** Ours: the peer's role (absent for mediasoup-demo's clients, which ignore it). */
+	role: Role;
 };
+
+/** A peer waiting in the lobby, as hosts see it. */
+export type LobbyEntry = { id: PeerId; displayName: string; waitingSince: number };
+
+/** Media a host can stop (`stopPeerMedia`): the sources of the web client. */
+export type ModeratedSource = 'mic' | 'webcam' | 'screen';
 
 /** Free-form application data attached to producers; forwarded to consumers. */
 export type ClientAppData = Record<string, unknown>;
@@ -112,6 +170,20 @@ export type SetConsumerPriorityData = {
 
 export type ChangeDisplayNameData = { displayName: string };
 
+/** Ours: what a join tells the peer about its own access. */
+export type JoinResponse = {
+	/** Others in the room (only those it may see: all of them with `seeParticipants`, else those who may publish). */
+	peers: PeerInfo[];
+	role: Role;
+	permissions: Permission[];
+	/** The room is locked: only hosts may join now. */
+	locked: boolean;
+	/** The peer waits in the lobby; `admitted` or `sessionEnded` follows. */
+	lobby: boolean;
+};
+
+export type PeerIdData = { peerId: PeerId };
+
 /**
  * Methods a peer may send as protoo notifications. They are also accepted as
  * protoo requests (mediasoup-demo's JavaScript client sends them so), and
@@ -133,7 +205,7 @@ export type RequestsFromPeer = {
 	/** Response: the router's RTP capabilities, to load a mediasoup-client Device. */
 	getRouterRtpCapabilities: { data: Record<string, never> | undefined; response: ms.RtpCapabilities };
 	/** May come before or after the transports are created. */
-	join: { data: JoinRequest; response: { peers: PeerInfo[] } };
+	join: { data: JoinRequest; response: JoinResponse };
 	createWebRtcTransport: { data: CreateWebRtcTransportRequest; response: CreateWebRtcTransportResponse };
 	connectWebRtcTransport: { data: { transportId: string; dtlsParameters: ms.DtlsParameters }; response: Record<string, never> };
 	/** Response: the new ICE parameters object itself. */
@@ -145,6 +217,27 @@ export type RequestsFromPeer = {
 	getConsumerStats: { data: ConsumerIdData; response: ms.ConsumerStat[] };
 	getDataProducerStats: { data: { dataProducerId: string }; response: ms.DataProducerStat[] };
 	getDataConsumerStats: { data: { dataConsumerId: string }; response: ms.DataConsumerStat[] };
+
+	// Moderation: each needs the `moderate` permission (hosts).
+	/** Pauses the peer's microphone on the server; it cannot unmute until `allowUnmute`. */
+	mutePeer: { data: PeerIdData; response: Record<string, never> };
+	/** Lets a muted peer unmute again (it is not unmuted: it decides). */
+	allowUnmute: { data: PeerIdData; response: Record<string, never> };
+	/** Closes the peer's producers of a source (it may start them again, unless its role forbids). */
+	stopPeerMedia: { data: PeerIdData & { source: ModeratedSource }; response: Record<string, never> };
+	/** Removes the peer; its identity cannot join again until the room ends. */
+	removePeer: { data: PeerIdData; response: Record<string, never> };
+	/** Locked: only hosts may join. */
+	lockRoom: { data: { locked: boolean }; response: Record<string, never> };
+	/** Lets a peer waiting in the lobby in, with a role (default participant). */
+	admitPeer: { data: PeerIdData & { role?: AssignableRole }; response: Record<string, never> };
+	denyPeer: { data: PeerIdData; response: Record<string, never> };
+	/** Changes a peer's role now; what the new role may not do is stopped. */
+	setPeerRole: { data: PeerIdData & { role: AssignableRole }; response: Record<string, never> };
+	/** Ends the meeting for everyone: all peers get `sessionEnded` and the room closes. */
+	endMeeting: { data: Record<string, never> | undefined; response: Record<string, never> };
+	/** Who waits in the lobby (also pushed to hosts as `lobbyChanged`). */
+	getLobby: { data: Record<string, never> | undefined; response: { waiting: LobbyEntry[] } };
 } & {
 	[M in keyof NotificationsFromPeer]: { data: NotificationsFromPeer[M]; response: Record<string, never> };
 };
@@ -218,6 +311,24 @@ export type NotificationsFromServer = {
 	 * reconnect automatically. The server closes the WebSocket right after.
 	 */
 	sessionReplaced: Record<string, never>;
+	/**
+	 * Ours: this session is over and must NOT reconnect: a host removed the
+	 * peer, denied it entry from the lobby, or ended the meeting. The server
+	 * closes the WebSocket right after.
+	 */
+	sessionEnded: { reason: 'removed' | 'denied' | 'meeting-ended' | 'lobby-timeout'; by?: PeerId };
+	/** Ours: this peer's own role or permissions changed (a host's action). */
+	permissionsChanged: { role: Role; permissions: Permission[]; by?: PeerId };
+	/** Ours: a host acted on this peer's media; `producerIds` are the producers concerned (paused for `muted`, closed for `media-stopped`). */
+	moderated: { action: 'muted' | 'unmute-allowed' | 'media-stopped'; source: ModeratedSource; producerIds: string[]; by: PeerId };
+	/** Ours: another peer's role changed. */
+	peerRoleChanged: { peerId: PeerId; role: Role };
+	/** Ours: the room was locked or unlocked. */
+	roomLocked: { locked: boolean; by: PeerId };
+	/** Ours, to hosts: who waits in the lobby now. */
+	lobbyChanged: { waiting: LobbyEntry[] };
+	/** Ours, to a peer that waited in the lobby: it is in, with this role; the others follow as for `join`. */
+	admitted: JoinResponse;
 };
 
 export type NotificationMethod = keyof NotificationsFromServer;
@@ -226,7 +337,9 @@ export type NotificationMethod = keyof NotificationsFromServer;
 export const ErrorCode = {
 	/** Malformed request data; `errorReason` names the field. */
 	badRequest: 400,
-	/** The id exists but belongs to another peer, or the peer may not do this. */
+	/** Missing or invalid credentials (HTTP API). */
+	unauthorized: 401,
+	/** The id exists but belongs to another peer, or the peer may not do this (the reason names the missing permission). */
 	forbidden: 403,
 	/** No such transport/producer/consumer of this peer. */
 	notFound: 404,
@@ -236,7 +349,7 @@ export const ErrorCode = {
 	conflict: 409,
 	/** Request larger than `signalling.maxMessageBytes`. */
 	tooLarge: 413,
-	/** A configured limit (peers per room, producers per peer…) is reached. */
+	/** A configured limit (peers per room, producers per peer, request rate…) is reached. */
 	limitReached: 429,
 	/** mediasoup refused the operation (e.g. unsupported codec); `errorReason` says why. */
 	mediaError: 422,
@@ -262,8 +375,18 @@ export type RoomSummary = {
 	workerPids: number[];
 };
 
+/**
+ * Every route but `POST /api/token` needs `Authorization: Bearer <credential>`:
+ * an API key of `auth.serviceApiKeys` or a join token of role `service` for
+ * the room (broadcaster routes), an API key of `auth.adminApiKeys` (listing).
+ */
 export type HttpApi = {
-	/** GET /api/rooms */
+	/** POST /api/token — open mode only (no auth.secret): a token for this server's own web client, with a fresh identity. */
+	openModeToken: {
+		body: { roomId: RoomId; role?: 'participant' | 'viewer'; displayName?: string };
+		response: { token: string; identity: PeerId; role: Role; expiresAt: number };
+	};
+	/** GET /api/rooms (admin) */
 	listRooms: { response: { rooms: RoomSummary[] } };
 	/** GET /api/rooms/:roomId — the room's router RTP capabilities (creates the room). */
 	getRoom: { response: ms.RtpCapabilities };

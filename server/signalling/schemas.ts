@@ -10,6 +10,7 @@
  */
 import type { types as ms } from 'mediasoup';
 import { z } from 'zod';
+import { assignableRoles } from '../auth/roles.js';
 import type { ClientAppData, HttpApi, NotificationsFromPeer, PeerDevice, RequestData, RequestMethod } from './protocol.js';
 
 const id = z.string().min(1).max(128);
@@ -149,13 +150,16 @@ const notificationSchemas: { [M in keyof NotificationsFromPeer]: z.ZodType<Notif
 
 export type RequestSchemas = { [M in RequestMethod]: z.ZodType<RequestData<M>> };
 
+/** No data, or an empty object. */
+const emptyData = z.union([z.object({}).transform(() => ({}) as Record<string, never>), z.undefined()]);
+
 /** Schemas of all requests; a few bounds come from the configuration. */
 export function requestSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: number }): RequestSchemas {
 	const displayName = displayNameSchema(maxDisplayNameLength);
 	return {
 		...notificationSchemas,
 		changeDisplayName: z.object({ displayName }),
-		getRouterRtpCapabilities: z.union([z.object({}).transform(() => ({}) as Record<string, never>), z.undefined()]),
+		getRouterRtpCapabilities: emptyData,
 		join: z.object({
 			displayName,
 			device: deviceSchema.optional(),
@@ -190,6 +194,16 @@ export function requestSchemas({ maxDisplayNameLength }: { maxDisplayNameLength:
 		getConsumerStats: consumerId,
 		getDataProducerStats: z.object({ dataProducerId: id }),
 		getDataConsumerStats: z.object({ dataConsumerId: id }),
+		mutePeer: peerIdData,
+		allowUnmute: peerIdData,
+		stopPeerMedia: z.object({ peerId: idSchema, source: z.enum(['mic', 'webcam', 'screen']) }),
+		removePeer: peerIdData,
+		lockRoom: z.object({ locked: z.boolean() }),
+		admitPeer: z.object({ peerId: idSchema, role: z.enum(assignableRoles).optional() }),
+		denyPeer: peerIdData,
+		setPeerRole: z.object({ peerId: idSchema, role: z.enum(assignableRoles) }),
+		endMeeting: emptyData,
+		getLobby: emptyData,
 	};
 }
 
@@ -200,9 +214,10 @@ export const notificationMethods = Object.keys(notificationSchemas) as (keyof No
 // ---------------------------------------------------------------------------
 
 export const idSchema = z.string().regex(/^[A-Za-z0-9_.~-]{1,64}$/, 'must be 1 to 64 characters of A-Z a-z 0-9 _ . ~ -');
+const peerIdData = z.object({ peerId: idSchema });
 
 export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: number }) {
-	type Bodies = 'createBroadcaster' | 'createPlainTransport' | 'connectPlainTransport' | 'createProducer' | 'createConsumer' | 'createDataProducer' | 'createDataConsumer' | 'setPreferredLayers';
+	type Bodies = 'openModeToken' | 'createBroadcaster' | 'createPlainTransport' | 'connectPlainTransport' | 'createProducer' | 'createConsumer' | 'createDataProducer' | 'createDataConsumer' | 'setPreferredLayers';
 	const schemas: { [K in Bodies]: z.ZodType<HttpApi[K]['body']> } = {
 		createBroadcaster: z.object({
 			id: idSchema,
@@ -232,6 +247,11 @@ export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: nu
 			appData: appDataSchema.optional(),
 		}),
 		createConsumer: z.object({ producerId: id.optional(), paused: z.boolean().optional() }),
+		openModeToken: z.object({
+			roomId: idSchema,
+			role: z.enum(['participant', 'viewer']).optional(),
+			displayName: displayNameSchema(maxDisplayNameLength).optional(),
+		}),
 		createDataProducer: z.object({
 			sctpStreamParameters,
 			label: z.string().max(128).optional(),

@@ -41,8 +41,12 @@ export class TestPeer {
 		peer.on('disconnected', () => (this.#closed = true));
 	}
 
-	static async connect(wsUrl: string, roomId: string, peerId: string): Promise<TestPeer> {
-		const url = `${wsUrl}/?roomId=${encodeURIComponent(roomId)}&peerId=${encodeURIComponent(peerId)}`;
+	/** Connects as `peerId` without a token (a server in open mode), or with `{ token }` (then peerId may be omitted: ''). */
+	static async connect(wsUrl: string, roomId: string, peerId: string, { token }: { token?: string } = {}): Promise<TestPeer> {
+		const query = new URLSearchParams({ roomId });
+		if (peerId !== '') query.set('peerId', peerId);
+		if (token !== undefined) query.set('token', token);
+		const url = `${wsUrl}/?${query.toString()}`;
 		const transport = new protooClient.WebSocketTransport(url, {
 			retry: { retries: 0 },
 			clientConfig: { tlsOptions: { rejectUnauthorized: false } },

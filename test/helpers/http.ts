@@ -2,13 +2,20 @@
 import { request } from 'node:https';
 import type { SfuServer } from '../../server/server.js';
 import type { HttpApi } from '../../server/signalling/protocol.js';
+import { TEST_API_KEY } from './server.js';
 
 export type HttpResult<T = Record<string, unknown>> = { status: number; json: T & { error?: string }; text: string; headers: Record<string, string | string[] | undefined> };
 
-export function http<T = Record<string, unknown>>(server: SfuServer, method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
+/**
+ * One request. `authorization` is the header to send: by default the test
+ * server's API key; `null` sends none.
+ */
+export function http<T = Record<string, unknown>>(server: SfuServer, method: string, path: string, body?: unknown, { authorization = `Bearer ${TEST_API_KEY}` }: { authorization?: string | null } = {}): Promise<HttpResult<T>> {
 	const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+	const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+	if (authorization !== null) headers.Authorization = authorization;
 	return new Promise((resolve, reject) => {
-		const req = request(`${server.url}${path}`, { method, rejectUnauthorized: false, headers: { 'Content-Type': 'application/json' } }, (res) => {
+		const req = request(`${server.url}${path}`, { method, rejectUnauthorized: false, headers }, (res) => {
 			let text = '';
 			res.on('data', (chunk) => (text += chunk));
 			res.on('end', () => {

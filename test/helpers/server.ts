@@ -19,8 +19,12 @@ function merge<T extends Record<string, unknown>>(base: T, override: Record<stri
 	return result as T;
 }
 
+/** The test servers' service and admin API key (the HTTP helpers send it unless told otherwise). */
+export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
+
 export const testDefaults: Overrides = {
 	http: { listenHost: '127.0.0.1', listenPort: 0, tls: { selfSignedDir: join(tmpdir(), 'sfu-server-test-tls') } },
+	auth: { serviceApiKeys: [TEST_API_KEY], adminApiKeys: [TEST_API_KEY], openModeSecretFile: join(tmpdir(), 'sfu-server-test-open-mode-secret') },
 	mediasoup: { numWorkers: 1, webRtcServerPort: 0, listenIp: '127.0.0.1', announcedAddress: '', workerLogLevel: 'error', loadSampleIntervalMs: 500 },
 	rooms: { emptyRoomGraceMs: 100 },
 	log: { level: 'silent' },

@@ -13,7 +13,7 @@ import type { HttpApi } from '../../server/signalling/protocol.js';
 import { joinRoom } from '../helpers/fixtures.js';
 import { http, post as postJson } from '../helpers/http.js';
 import { rtpReceiver } from '../helpers/rtp.js';
-import { startTestServer, waitFor } from '../helpers/server.js';
+import { startTestServer, TEST_API_KEY, waitFor } from '../helpers/server.js';
 
 let server: SfuServer;
 
@@ -31,7 +31,7 @@ describe('examples/ffmpeg-broadcast.sh', () => {
 	it('streams VP8 and Opus from ffmpeg to the room, and cleans up when it ends', async () => {
 		const watcher = await joinRoom(server, 'ffmpeg', 'watcher');
 		const script = spawn('bash', [join(projectRoot(), 'examples', 'ffmpeg-broadcast.sh')], {
-			env: { ...process.env, SERVER_URL: server.url, ROOM_ID: 'ffmpeg', BROADCASTER_ID: 'ffmpeg', DURATION: '8' },
+			env: { ...process.env, SFU_API_KEY: TEST_API_KEY, SERVER_URL: server.url, ROOM_ID: 'ffmpeg', BROADCASTER_ID: 'ffmpeg', DURATION: '8' },
 			stdio: ['ignore', 'ignore', 'pipe'],
 		});
 		let stderr = '';

@@ -17,6 +17,7 @@ import { Publisher } from '../../loadtest/src/media/Publisher.js';
 import { vp8Clips } from '../../loadtest/src/media/clips.js';
 import { PROFILES } from '../../loadtest/src/media/profile.js';
 import { HttpApiClient } from '../../loadtest/src/signalling/HttpApiClient.js';
+import { TEST_API_KEY } from '../helpers/server.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const ROOM = 'loadtest-browser';
@@ -38,11 +39,14 @@ describe('real VP8 frames from the load generator, decoded by Chromium', () => {
 			overrides: {
 				http: { listenHost: '127.0.0.1', listenPort: 0, tls: { selfSignedDir: join(tmpdir(), 'sfu-loadtest-browser-tls') } },
 				mediasoup: { numWorkers: 1, webRtcServerPort: 0, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', workerLogLevel: 'error' },
+				auth: { serviceApiKeys: [TEST_API_KEY], openModeSecretFile: join(tmpdir(), 'sfu-server-test-open-mode-secret') },
+				// The generator's subscribers all come from loopback.
+				limits: { httpRequestsPerSecondPerIp: 10_000, httpRequestBurstPerIp: 10_000 },
 				log: { level: 'silent' },
 			},
 		});
 		server = await startServer(config, { logger: createLogger('silent') });
-		api = new HttpApiClient({ baseUrl: server.url });
+		api = new HttpApiClient({ baseUrl: server.url, apiKey: TEST_API_KEY });
 	});
 
 	afterAll(async () => {

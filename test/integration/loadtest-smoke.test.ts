@@ -17,6 +17,7 @@ import { PROFILES } from '../../loadtest/src/media/profile.js';
 import { readRtpHeader } from '../../loadtest/src/rtp/rtp.js';
 import { parseVp8Descriptor } from '../../loadtest/src/rtp/vp8.js';
 import { HttpApiClient } from '../../loadtest/src/signalling/HttpApiClient.js';
+import { TEST_API_KEY } from '../helpers/server.js';
 import { probeJoin } from '../../loadtest/src/signalling/ProtooProbe.js';
 import { LatencySamples } from '../../loadtest/src/stats/percentiles.js';
 
@@ -45,11 +46,14 @@ describe('load generator smoke test (1 publisher, 10 SRTP subscribers, 10 s)', (
 			overrides: {
 				http: { listenHost: '127.0.0.1', listenPort: 0, tls: { selfSignedDir: join(tmpdir(), 'sfu-loadtest-smoke-tls') } },
 				mediasoup: { numWorkers: 1, webRtcServerPort: 0, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', workerLogLevel: 'error' },
+				auth: { serviceApiKeys: [TEST_API_KEY], openModeSecretFile: join(tmpdir(), 'sfu-server-test-open-mode-secret') },
+				// The generator's subscribers all come from loopback.
+				limits: { httpRequestsPerSecondPerIp: 10_000, httpRequestBurstPerIp: 10_000 },
 				log: { level: 'warn' },
 			},
 		});
 		server = await startServer(config, { logger: createLogger('warn') });
-		api = new HttpApiClient({ baseUrl: server.url });
+		api = new HttpApiClient({ baseUrl: server.url, apiKey: TEST_API_KEY });
 	});
 
 	afterAll(async () => {

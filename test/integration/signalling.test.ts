@@ -25,7 +25,7 @@ describe('joining a room', () => {
 		const a = await joinRoom(server, 'join', 'a');
 		expect(a.peers).toEqual([]);
 		const b = await joinRoom(server, 'join', 'b');
-		expect(b.peers).toEqual([{ id: 'a', displayName: 'Peer a', device: { flag: 'chrome', name: 'Chrome', version: '156' } }]);
+		expect(b.peers).toEqual([{ id: 'a', displayName: 'Peer a', device: { flag: 'chrome', name: 'Chrome', version: '156' }, role: 'participant' }]);
 		expect(await a.peer.waitForNotification('newPeer', (p) => p.id === 'b')).toMatchObject({ displayName: 'Peer b', device: { flag: 'chrome' } });
 
 		const c = await joinRoom(server, 'join', 'c');
@@ -81,10 +81,10 @@ describe('joining a room', () => {
 		peer.close();
 	});
 
-	it('replaces an older session that uses the same peerId', async () => {
+	it('replaces an older session when the same identity connects again with its token', async () => {
 		const a = await joinRoom(server, 'replace', 'a');
-		const b1 = await joinRoom(server, 'replace', 'b');
-		const b2 = await joinRoom(server, 'replace', 'b');
+		const b1 = await joinRoom(server, 'replace', 'b', { role: 'participant' });
+		const b2 = await joinRoom(server, 'replace', 'b', { token: b1.token });
 		await b1.peer.waitForNotification('sessionReplaced');
 		await waitFor('old session closed', () => b1.peer.closed);
 		expect(b2.peers.map((p) => p.id)).toEqual(['a']);

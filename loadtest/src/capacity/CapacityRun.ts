@@ -243,7 +243,7 @@ async function runSweep(plan: SweepPlan, options: CapacityOptions, startedAt: nu
 	const backgroundCpuPercent = await backgroundLoad(options);
 	const server = await ServerProcess.start(options.rootDir, plan.server);
 	const apiLatency = new LatencySamples();
-	const api = new HttpApiClient({ baseUrl: server.url, maxSockets: 8, latency: apiLatency });
+	const api = new HttpApiClient({ baseUrl: server.url, maxSockets: 8, latency: apiLatency, apiKey: server.apiKey });
 	const clock = new MediaClock();
 	const roomId = `capacity-${plan.name}`;
 	const profile = PROFILES[plan.profile];

@@ -3,6 +3,7 @@
  * runs), configured through SFU_* environment variables, so its CPU and
  * memory are measured apart from the load generator's.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -53,6 +54,8 @@ export class ServerProcess {
 		private readonly child: ChildProcess,
 		readonly port: number,
 		readonly api: HttpApiClient,
+		/** The service and admin API key this server was started with. */
+		readonly apiKey: string,
 	) {
 		running.add(child);
 		child.once('exit', () => {
@@ -93,8 +96,16 @@ export class ServerProcess {
 		const main = join(rootDir, 'dist', 'server', 'main.js');
 		if (!existsSync(main)) throw new Error(`${main} does not exist: build the server first (node scripts/setup.mjs --for start)`);
 		const port = await freePort();
+		// The generator drives broadcasters over the HTTP API, which needs a credential; this run's own.
+		const apiKey = randomBytes(24).toString('base64url');
 		const env: NodeJS.ProcessEnv = {
 			...process.env,
+			SFU_AUTH_SERVICE_API_KEYS: apiKey,
+			SFU_AUTH_ADMIN_API_KEYS: apiKey,
+			// One address (loopback) stands for every simulated client: the per-address limits would count them as one abuser.
+			SFU_LIMITS_MAX_CONNECTIONS_PER_IP: '100000',
+			SFU_LIMITS_HTTP_REQUESTS_PER_SECOND_PER_IP: '100000',
+			SFU_LIMITS_HTTP_REQUEST_BURST_PER_IP: '100000',
 			SFU_HTTP_LISTEN_HOST: '127.0.0.1',
 			SFU_HTTP_LISTEN_PORT: String(port),
 			SFU_MEDIASOUP_NUM_WORKERS: String(settings.numWorkers),
@@ -110,7 +121,7 @@ export class ServerProcess {
 		};
 		installExitHook();
 		const child = spawn(process.execPath, [main], { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-		const server = new ServerProcess(child, port, new HttpApiClient({ baseUrl: `https://127.0.0.1:${port}`, maxSockets: 8 }));
+		const server = new ServerProcess(child, port, new HttpApiClient({ baseUrl: `https://127.0.0.1:${port}`, maxSockets: 8, apiKey }), apiKey);
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
 			if (!server.alive) throw new Error(`the server exited during start-up:\n${server.outputTail}`);

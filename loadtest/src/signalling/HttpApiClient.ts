@@ -27,6 +27,8 @@ export type HttpApiClientOptions = {
 	maxSockets?: number;
 	timeoutMs?: number;
 	latency?: LatencySamples;
+	/** Sent as `Authorization: Bearer <apiKey>`: a key of the server's auth.serviceApiKeys (and adminApiKeys, for room listing). */
+	apiKey?: string;
 };
 
 export class HttpApiClient {
@@ -34,8 +36,10 @@ export class HttpApiClient {
 	private readonly base: URL;
 	private readonly timeoutMs: number;
 	private readonly latency: LatencySamples | undefined;
+	private readonly authorization: Record<string, string>;
 
 	constructor(options: HttpApiClientOptions) {
+		this.authorization = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
 		this.base = new URL(options.baseUrl);
 		this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 8, rejectUnauthorized: false });
 		this.timeoutMs = options.timeoutMs ?? 15_000;
@@ -59,7 +63,7 @@ export class HttpApiClient {
 					method,
 					path,
 					timeout: this.timeoutMs,
-					headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+					headers: { ...this.authorization, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
 				},
 				(res) => {
 					const chunks: Buffer[] = [];

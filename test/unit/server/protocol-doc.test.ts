@@ -19,12 +19,15 @@ const requestsFromPeer: Exhaustive<Exclude<RequestMethod, keyof NotificationsFro
 	getRouterRtpCapabilities: true, join: true, createWebRtcTransport: true, connectWebRtcTransport: true, restartIce: true,
 	produce: true, produceData: true, getTransportStats: true, getProducerStats: true, getConsumerStats: true,
 	getDataProducerStats: true, getDataConsumerStats: true,
+	mutePeer: true, allowUnmute: true, stopPeerMedia: true, removePeer: true, lockRoom: true, admitPeer: true, denyPeer: true,
+	setPeerRole: true, endMeeting: true, getLobby: true,
 };
 const requestsFromServer: Exhaustive<keyof RequestsFromServer> = { newConsumer: true, newDataConsumer: true };
 const notificationsFromServer: Exhaustive<NotificationMethod> = {
 	newPeer: true, peerClosed: true, peerDisplayNameChanged: true, producerScore: true, consumerScore: true,
 	consumerPaused: true, consumerResumed: true, consumerLayersChanged: true, consumerClosed: true, dataConsumerClosed: true,
 	activeSpeaker: true, speakingPeers: true, reconnectRequired: true, sessionReplaced: true,
+	sessionEnded: true, permissionsChanged: true, moderated: true, peerRoleChanged: true, roomLocked: true, lobbyChanged: true, admitted: true,
 };
 
 const page = readFileSync(join(projectRoot(), 'PROTOCOL.md'), 'utf8');

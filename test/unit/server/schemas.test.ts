@@ -51,8 +51,10 @@ describe('request schemas', () => {
 
 describe('WebSocket URL check', () => {
 	it('accepts valid ids and explains invalid ones', () => {
-		expect(checkConnectionUrl('/?roomId=team-standup&peerId=a1b2')).toEqual({ ok: true, roomId: 'team-standup', peerId: 'a1b2' });
-		expect(checkConnectionUrl('/?roomId=x')).toEqual({ ok: false, status: 400, reason: 'missing peerId in the URL query' });
+		expect(checkConnectionUrl('/?roomId=team-standup&peerId=a1b2')).toEqual({ ok: true, roomId: 'team-standup', peerId: 'a1b2', token: undefined });
+		expect(checkConnectionUrl('/?roomId=team-standup&token=abc.def.ghi')).toEqual({ ok: true, roomId: 'team-standup', peerId: undefined, token: 'abc.def.ghi' });
+		expect(checkConnectionUrl('/?roomId=x')).toEqual({ ok: false, status: 400, reason: 'missing token (or, on a server in open mode, peerId) in the URL query' });
+		expect(checkConnectionUrl('/?peerId=x')).toEqual({ ok: false, status: 400, reason: 'missing roomId in the URL query' });
 		expect(checkConnectionUrl('/?roomId=a%2Fb&peerId=p')).toMatchObject({ ok: false, status: 400 });
 		expect(checkConnectionUrl(undefined)).toMatchObject({ ok: false });
 	});
