@@ -119,8 +119,9 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 	});
 
 	router.post('/:roomId/broadcasters', async (req, res) => {
+		const who = await caller(req);
 		const body = parse(schemas.createBroadcaster, req.body, 'broadcaster');
-		await caller(req, body.id);
+		if (who.kind === 'token' && body.id !== who.identity) throw forbidden(`this token is for broadcaster "${who.identity}", not "${body.id}"`);
 		const room = await rooms.getOrCreate(param(req, 'roomId'));
 		if (room.peers.has(body.id)) throw conflict(`a peer or broadcaster "${body.id}" already exists in this room`);
 		const broadcasters = [...room.peers.values()].filter((peer) => peer.kind === 'broadcaster').length;
@@ -142,8 +143,8 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports', async (req, res) => {
-		const body = parse(schemas.createPlainTransport, req.body, 'transport options');
 		const { room, peer } = await broadcaster(req);
+		const body = parse(schemas.createPlainTransport, req.body, 'transport options');
 		if (peer.transports.size >= limits.maxTransportsPerPeer) throw limitReached(`at most ${limits.maxTransportsPerPeer} transports per broadcaster (rooms.maxTransportsPerPeer)`);
 		const { router: mediaRouter } = await room.routerFor(peer);
 		const transport = await mediaRouter.createPlainTransport<TransportAppData>({
@@ -171,8 +172,8 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/connect', async (req, res) => {
-		const body = parse(schemas.connectPlainTransport, req.body, 'connect parameters');
 		const { transport } = await transportOf(req);
+		const body = parse(schemas.connectPlainTransport, req.body, 'connect parameters');
 		const refusal = body.ip === undefined ? undefined : allowList.refusal(body.ip);
 		if (refusal !== undefined) throw forbidden(`cannot send media to ${body.ip}: ${refusal}`);
 		await transport.connect(body);
@@ -180,17 +181,17 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/producers', async (req, res) => {
-		const body = parse(schemas.createProducer, req.body, 'producer');
 		const { room, peer, transport } = await transportOf(req);
+		const body = parse(schemas.createProducer, req.body, 'producer');
 		const producer = await room.produce(peer, transport, body);
 		const response: HttpApi['createProducer']['response'] = { id: producer.id };
 		res.json(response);
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/consume', async (req, res) => {
+		const { room, peer, transport } = await transportOf(req);
 		const body = parse(schemas.createConsumer, { ...req.body, ...(typeof req.query.producerId === 'string' ? { producerId: req.query.producerId } : {}) }, 'consume parameters');
 		if (!body.producerId) throw badRequest('producerId is required (query string or body)');
-		const { room, peer, transport } = await transportOf(req);
 		if (!room.ownerOf('producers', body.producerId)) throw notFound(`producer "${body.producerId}" not found`);
 		const consumed = consumedBy.get(transport) ?? new Set<string>();
 		if (consumed.has(body.producerId)) throw conflict(`transport "${transport.id}" already consumes producer "${body.producerId}": a PlainTransport consumes each producer once`);
@@ -219,16 +220,16 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/produce/data', async (req, res) => {
-		const body = parse(schemas.createDataProducer, req.body, 'data producer');
 		const { room, peer, transport } = await transportOf(req);
+		const body = parse(schemas.createDataProducer, req.body, 'data producer');
 		const dataProducer = await room.produceData(peer, transport, body);
 		const response: HttpApi['createDataProducer']['response'] = { id: dataProducer.id };
 		res.json(response);
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/transports/:transportId/consume/data', async (req, res) => {
-		const body = parse(schemas.createDataConsumer, req.body, 'data consumer');
 		const { room, peer, transport } = await transportOf(req);
+		const body = parse(schemas.createDataConsumer, req.body, 'data consumer');
 		if (!transport.sctpParameters) throw conflict(`transport "${transport.id}" has no SCTP: create it with enableSctp`);
 		if (!room.ownerOf('dataProducers', body.dataProducerId)) throw notFound(`data producer "${body.dataProducerId}" not found`);
 		await room.bringDataProducerTo(peer, body.dataProducerId);
@@ -251,8 +252,8 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 	});
 
 	router.post('/:roomId/broadcasters/:broadcasterId/consumers/:consumerId/preferred-layers', async (req, res) => {
-		const body = parse(schemas.setPreferredLayers, req.body, 'layers');
 		const { room, peer } = await broadcaster(req);
+		const body = parse(schemas.setPreferredLayers, req.body, 'layers');
 		await peer.own('consumers', param(req, 'consumerId'), room.ownerOf).setPreferredLayers(body);
 		res.json({});
 	});

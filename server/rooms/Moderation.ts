@@ -133,7 +133,8 @@ export class Moderation {
 	endMeeting(by: Peer): void {
 		this.#room.logger.info({ event: 'meeting-ended', by: by.id }, 'meeting ended by a host');
 		this.#room.broadcastToAll('sessionEnded', { reason: 'meeting-ended', by: by.id });
-		this.#room.close();
+		// After the host's own request has been answered.
+		setImmediate(() => this.#room.close());
 	}
 
 	close(): void {

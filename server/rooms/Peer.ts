@@ -37,6 +37,8 @@ export class Peer {
 	readonly access: Access;
 	/** When the peer's token expires (ms since the epoch); TURN credentials live no longer. Infinity without a token. */
 	readonly credentialExpiresAt: number;
+	/** The display name the peer's token gives it: the client cannot choose another. */
+	readonly assignedName: string | undefined;
 	displayName = '';
 	device: PeerDevice = {};
 	joined = false;
@@ -59,8 +61,9 @@ export class Peer {
 	#queue: Promise<unknown> = Promise.resolve();
 	#queued = 0;
 
-	constructor({ id, kind, channel, logger, access, credentialExpiresAt = Infinity }: { id: PeerId; kind: PeerKind; channel?: ProtooPeer; logger: Logger; access: Access; credentialExpiresAt?: number }) {
+	constructor({ id, kind, channel, logger, access, credentialExpiresAt = Infinity, assignedName }: { id: PeerId; kind: PeerKind; channel?: ProtooPeer; logger: Logger; access: Access; credentialExpiresAt?: number; assignedName?: string }) {
 		this.id = id;
+		this.assignedName = assignedName;
 		this.kind = kind;
 		this.access = access;
 		this.credentialExpiresAt = credentialExpiresAt;

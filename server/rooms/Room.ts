@@ -99,7 +99,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	 * is replaced (told so, closed, others see it leave) and the new session
 	 * starts clean.
 	 */
-	connectPeer(peerId: PeerId, transport: WebSocketTransport, { access, credentialExpiresAt }: { access: Access; credentialExpiresAt?: number }): Peer {
+	connectPeer(peerId: PeerId, transport: WebSocketTransport, { access, credentialExpiresAt, assignedName }: { access: Access; credentialExpiresAt?: number; assignedName?: string }): Peer {
 		this.#assertOpen();
 		const previous = this.peers.get(peerId);
 		if (previous) {
@@ -108,7 +108,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.closePeer(previous);
 		}
 		const channel = this.#protoo.createPeer(peerId, transport);
-		const peer = new Peer({ id: peerId, kind: 'webrtc', channel, logger: this.logger.child({ peerId }), access, credentialExpiresAt });
+		const peer = new Peer({ id: peerId, kind: 'webrtc', channel, logger: this.logger.child({ peerId }), access, credentialExpiresAt, assignedName });
 		this.peers.set(peerId, peer);
 		channel.on('close', () => this.closePeer(peer));
 		this.#cancelEmptyTimer();
@@ -165,7 +165,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	 */
 	join(peer: Peer, { displayName, device, rtpCapabilities, sctpCapabilities }: Pick<Peer, 'displayName' | 'device' | 'rtpCapabilities' | 'sctpCapabilities'>): JoinResponse {
 		this.moderation.checkMayJoin(peer);
-		peer.displayName = displayName;
+		peer.displayName = peer.assignedName ?? displayName;
 		peer.device = device;
 		peer.rtpCapabilities = rtpCapabilities;
 		peer.sctpCapabilities = sctpCapabilities;

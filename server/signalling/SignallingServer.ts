@@ -172,7 +172,8 @@ export class SignallingServer {
 			transport.close();
 			return;
 		}
-		const peer = room.connectPeer(peerId, transport, { access, credentialExpiresAt: grant?.expiresAt });
+		const assignedName = grant?.name?.trim().slice(0, this.#config.signalling.maxDisplayNameLength) || undefined;
+		const peer = room.connectPeer(peerId, transport, { access, credentialExpiresAt: grant?.expiresAt, assignedName });
 		peer.logger.debug({ remoteAddress, role: access.role }, 'connection accepted');
 		this.#attach(room, peer);
 	}

@@ -10,7 +10,7 @@ import type { KeyFrameThrottle } from '../auth/limits.js';
 import { iceServersFor } from '../media/turn.js';
 import type { Peer, TransportAppData } from '../rooms/Peer.js';
 import type { Room } from '../rooms/Room.js';
-import { conflict, limitReached } from './errors.js';
+import { conflict, forbidden, limitReached } from './errors.js';
 import type { RequestData, RequestMethod, ResponseData } from './protocol.js';
 
 export type HandlerContext = { room: Room; peer: Peer; config: Config; keyFrames: KeyFrameThrottle };
@@ -141,6 +141,7 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 	},
 	changeDisplayName: ({ room, peer }, { displayName }) => {
 		requireJoined(peer, 'change your display name');
+		if (peer.assignedName !== undefined) throw forbidden('your display name is set by your join token');
 		room.changeDisplayName(peer, displayName);
 		return done;
 	},
