@@ -34,7 +34,7 @@ export class TokenBucket {
 /** One bucket per key (an IP address); keys whose bucket refilled are dropped now and then, so memory stays bounded by the active keys. */
 export class KeyedBuckets {
 	readonly #buckets = new Map<string, TokenBucket>();
-	#lastSweep = Date.now();
+	#lastSweep = 0;
 
 	constructor(readonly rate: number, readonly burst: number) {}
 
