@@ -2,7 +2,10 @@
 # same set-up script as `npm start`, so keep the two in step.
 #
 #   docker build -t sfu-server .
-#   docker run --rm --network host -e SFU_MEDIASOUP_ANNOUNCED_ADDRESS=<public IP> sfu-server
+#   docker run --rm --network host -e SFU_MEDIASOUP_ANNOUNCED_ADDRESS=<public IP> -e SFU_AUTH_SECRET=<32+ chars> sfu-server
+#   docker run --rm -e SFU_AUTH_SECRET=<same> sfu-server node dist/server/cli/token.js --room R --identity I --role host
+#
+# Without SFU_AUTH_SECRET the server runs open (anyone gets a participant token), with a warning.
 #
 # Host networking is simplest for media (one UDP+TCP port per worker from
 # 44444, and 40000-49999 for PlainTransports). Without it, publish 4443/tcp
@@ -36,7 +39,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/web/dist ./web/dist
 COPY --from=build /app/config ./config
 ENV NODE_ENV=production
-# Self-signed certificates are kept here; mount a volume, or set SFU_HTTP_TLS_CERT_FILE / SFU_HTTP_TLS_KEY_FILE.
+# Self-signed certificates (and open mode's own secret) are kept here; mount a volume, or set SFU_HTTP_TLS_CERT_FILE / SFU_HTTP_TLS_KEY_FILE.
 RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 EXPOSE 4443/tcp
