@@ -27,6 +27,8 @@ describe.skipIf(!k6Available)('k6 signalling scenarios against the real server (
 			overrides: {
 				http: { listenHost: '127.0.0.1', listenPort: 0, tls: { selfSignedDir: join(tmpdir(), 'sfu-loadtest-k6-tls') } },
 				mediasoup: { numWorkers: 1, webRtcServerPort: 0, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', workerLogLevel: 'error' },
+				// Every k6 virtual user comes from loopback: one address for the per-address limits.
+				limits: { maxConnectionsPerIp: 10_000 },
 				log: { level: 'silent' },
 			},
 		});
