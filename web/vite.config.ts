@@ -13,7 +13,9 @@ export default defineConfig({
 		chunkSizeWarningLimit: 1024,
 	},
 	// `vite` (dev server) for UI work; point it at a running server with ?server=wss://host:port.
+	// The page asks its own origin for tokens (POST /api/token): passed on to the server at its default address.
 	server: {
 		host: '127.0.0.1',
+		proxy: { '/api': { target: 'https://127.0.0.1:4443', secure: false, changeOrigin: true } },
 	},
 });

@@ -20,7 +20,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const MEDIA_TIMEOUT_MS = 45_000;
 export const SIGNAL_TIMEOUT_MS = 20_000;
 
-export type ServerOverrides = { rooms?: { maxPeersPerRoom?: number } };
+/** `auth.secret` set: the server needs join tokens (mint them with `server.auth.mint`); unset, it is in open mode. */
+export type ServerOverrides = { rooms?: { maxPeersPerRoom?: number }; auth?: { secret?: string } };
 
 export async function startTestServer(overrides: ServerOverrides = {}): Promise<SfuServer> {
 	if (!existsSync(join(projectDir, 'web', 'dist', 'index.html'))) {

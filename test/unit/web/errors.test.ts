@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinError, mediaAccessError, screenShareError, userError, type UserErrorKind } from '../../../web/src/lib/errors.js';
+import { isSessionEnd, joinError, resumeError, mediaAccessError, screenShareError, userError, type UserErrorKind } from '../../../web/src/lib/errors.js';
 
 const domError = (name: string, message = '') => Object.assign(new Error(message), { name });
 
@@ -43,6 +43,12 @@ describe('joinError', () => {
 		expect(joinError(Object.assign(new Error('bad'), { code: 400 }))).toMatchObject({ retriable: false, error: { kind: 'join-rejected' } });
 		expect(joinError(Object.assign(new Error('no'), { code: 403 })).retriable).toBe(false);
 	});
+	it('a refused token (401: expired, forged, for another room) is final and says the invitation is not valid', () => {
+		expect(joinError(Object.assign(new Error('token expired'), { code: 401 }))).toMatchObject({
+			retriable: false,
+			error: { kind: 'invitation-invalid', detail: 'token expired' },
+		});
+	});
 	it('an unsupported browser is final', () => {
 		expect(joinError(domError('UnsupportedError', 'device not supported'))).toMatchObject({ retriable: false, error: { kind: 'unsupported-browser' } });
 	});
@@ -57,11 +63,34 @@ describe('userError', () => {
 		const kinds: UserErrorKind[] = [
 			'permission-denied', 'no-devices', 'device-busy', 'insecure-context', 'unsupported-browser', 'room-full',
 			'server-unreachable', 'join-rejected', 'media-failed', 'session-replaced', 'screen-share-failed', 'chat-failed', 'unexpected',
+			'invitation-required', 'invitation-invalid', 'removed', 'denied', 'meeting-ended', 'lobby-timeout', 'moderation-failed',
+			'unmute-refused',
 		];
 		for (const kind of kinds) {
 			const error = userError(kind);
 			expect(error.title, kind).not.toBe('');
 			expect(error.advice, kind).not.toBe('');
 		}
+	});
+});
+
+describe('isSessionEnd', () => {
+	it('the ends a host decides are the session’s outcome; failures are not', () => {
+		expect(['removed', 'denied', 'meeting-ended', 'lobby-timeout'].every((kind) => isSessionEnd(kind as UserErrorKind))).toBe(true);
+		expect(isSessionEnd('session-replaced')).toBe(false);
+		expect(isSessionEnd('room-full')).toBe(false);
+		expect(isSessionEnd(undefined)).toBe(false);
+		expect(userError('removed').title).toBe('You were removed by the host');
+		expect(userError('denied').title).toBe('The host did not let you in');
+		expect(userError('meeting-ended').title).toBe('The meeting has ended');
+	});
+});
+
+describe('resumeError', () => {
+	it('a refused unmute (403: a host muted us) says so; other failures are media failures', () => {
+		const refused = Object.assign(new Error('resumeProducer: needs the "publishAudio" permission'), { code: 403 });
+		expect(resumeError('mic', refused)).toMatchObject({ kind: 'unmute-refused', detail: refused.message });
+		expect(resumeError('webcam', refused).kind).toBe('media-failed');
+		expect(resumeError('mic', Object.assign(new Error('gone'), { code: 404 })).kind).toBe('media-failed');
 	});
 });

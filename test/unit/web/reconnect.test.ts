@@ -113,6 +113,14 @@ describe('session: losing a joined session', () => {
 		expect(run([{ type: 'retryDue' }, { type: 'socketClosed' }], state).types).toEqual([]);
 	});
 
+	it.each(['removed', 'denied', 'meeting-ended', 'lobby-timeout'] as const)('sessionEnded (%s) stops for good: no reconnect', (reason) => {
+		const { state, types } = run([{ type: 'sessionEnded', reason }], joined);
+		expect(state).toMatchObject({ phase: 'failed', failure: reason });
+		expect(types).toEqual(['cancelRetry', 'teardownMedia', 'closeSocket']);
+		// The server closes the socket right after: that changes nothing any more.
+		expect(run([{ type: 'socketClosed' }, { type: 'retryDue' }, { type: 'socketOpen' }], state).types).toEqual([]);
+	});
+
 	it('mediaFailed (ICE could not be restarted) rebuilds only a joined session', () => {
 		expect(run([{ type: 'mediaFailed' }], joined).types).toEqual(['teardownMedia', 'closeSocket', 'scheduleRetry']);
 		const reconnecting = run([{ type: 'socketDisconnected' }], joined).state;
@@ -129,6 +137,35 @@ describe('session: losing a joined session', () => {
 	it('a stale retry timer does nothing once the socket is open again', () => {
 		const lost = run([{ type: 'socketClosed' }, { type: 'retryDue' }, { type: 'socketOpen' }], joined);
 		expect(run([{ type: 'retryDue' }], lost.state).types).toEqual([]);
+	});
+});
+
+describe('session: the lobby', () => {
+	const waiting = run([{ type: 'start' }, { type: 'socketOpen' }, { type: 'lobby' }]);
+
+	it('a guest whose join is answered with lobby waits, connected, not yet joined', () => {
+		expect(waiting.types).toEqual(['openSocket', 'join']);
+		expect(waiting.state).toMatchObject({ phase: 'lobby', socketOpen: true, everJoined: false, attempt: 0 });
+	});
+
+	it('admitted: joined like after a join', () => {
+		expect(run([{ type: 'joined' }], waiting.state).state).toMatchObject({ phase: 'joined', everJoined: true });
+	});
+
+	it('denied: stops for good', () => {
+		const denied = run([{ type: 'sessionEnded', reason: 'denied' }], waiting.state);
+		expect(denied.state).toMatchObject({ phase: 'failed', failure: 'denied' });
+		expect(denied.types).not.toContain('scheduleRetry');
+	});
+
+	it('a socket lost while waiting reconnects and joins again (the guest waits again)', () => {
+		const lost = run([{ type: 'socketClosed' }, { type: 'retryDue' }, { type: 'socketOpen' }], waiting.state);
+		expect(lost.types).toEqual(['teardownMedia', 'closeSocket', 'scheduleRetry', 'openSocket', 'join']);
+		expect(lost.state.phase).toBe('connecting');
+	});
+
+	it('a media failure cannot happen there: nothing is sent or received yet', () => {
+		expect(run([{ type: 'mediaFailed' }], waiting.state).types).toEqual([]);
 	});
 });
 

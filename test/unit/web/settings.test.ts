@@ -3,6 +3,7 @@ import {
 	defaultPreferences,
 	ID_PATTERN,
 	inviteLink,
+	joinedPageQuery,
 	loadPreferences,
 	MAX_DISPLAY_NAME_LENGTH,
 	parseDeepLink,
@@ -29,7 +30,18 @@ describe('parseDeepLink', () => {
 			cameraOn: false,
 			serverUrl: undefined,
 			forceTcp: true,
+			token: undefined,
+			role: undefined,
 		});
+	});
+
+	it('reads an invitation token and the viewer role', () => {
+		const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln-_';
+		expect(parseDeepLink(`?token=${token}&role=Viewer`)).toMatchObject({ token, role: 'viewer' });
+		// Only viewer can be asked for; anything else is a participant (the server decides the rest).
+		expect(parseDeepLink(`?token=${token}&role=host`).role).toBeUndefined();
+		expect(parseDeepLink('?token=not-a-jwt').token).toBeUndefined();
+		expect(parseDeepLink(`?token=a.${'b'.repeat(9000)}.c`).token).toBeUndefined();
 	});
 
 	it('leaves out what is absent or invalid', () => {
@@ -43,6 +55,8 @@ describe('parseDeepLink', () => {
 			cameraOn: undefined,
 			serverUrl: undefined,
 			forceTcp: false,
+			token: undefined,
+			role: undefined,
 		});
 		expect(parseDeepLink('').autojoin).toBe(false);
 	});
@@ -61,10 +75,15 @@ describe('links', () => {
 		);
 	});
 
-	it('signalling URL: same origin, wss for https and ws for http, or the given server', () => {
-		expect(signallingUrl('https://localhost:4443/?roomId=r', 'r1', 'p1')).toBe('wss://localhost:4443/?roomId=r1&peerId=p1');
-		expect(signallingUrl('http://127.0.0.1:5173/', 'r1', 'p1')).toBe('ws://127.0.0.1:5173/?roomId=r1&peerId=p1');
-		expect(signallingUrl('http://127.0.0.1:5173/', 'r1', 'p1', 'wss://10.0.0.2:4443')).toBe('wss://10.0.0.2:4443/?roomId=r1&peerId=p1');
+	it('signalling URL: same origin, wss for https and ws for http, or the given server; the token says who', () => {
+		expect(signallingUrl('https://localhost:4443/?roomId=r', 'r1', 'h.p.s')).toBe('wss://localhost:4443/?roomId=r1&token=h.p.s');
+		expect(signallingUrl('http://127.0.0.1:5173/', 'r1', 'h.p.s')).toBe('ws://127.0.0.1:5173/?roomId=r1&token=h.p.s');
+		expect(signallingUrl('http://127.0.0.1:5173/', 'r1', 'h.p.s', 'wss://10.0.0.2:4443')).toBe('wss://10.0.0.2:4443/?roomId=r1&token=h.p.s');
+	});
+
+	it('after joining, the address keeps the room and the invitation (a reload joins the same way), nothing else', () => {
+		expect(joinedPageQuery('r1', {})).toBe('?roomId=r1');
+		expect(joinedPageQuery('r1', { token: 'h.p.s', role: 'viewer' })).toBe('?roomId=r1&token=h.p.s&role=viewer');
 	});
 });
 

@@ -4,9 +4,10 @@ import type { InjectionKey } from 'vue';
 import type { Chat } from './useChat.js';
 import type { LayerAdaptation } from './useLayerAdaptation.js';
 import type { Media } from './useMedia.js';
+import type { Moderation } from './useModeration.js';
 import type { Room } from './useRoom.js';
 
-export type CallContext = { room: Room; media: Media; layers: LayerAdaptation; chat: Chat };
+export type CallContext = { room: Room; media: Media; layers: LayerAdaptation; chat: Chat; moderation: Moderation };
 
 const key: InjectionKey<CallContext> = Symbol('call');
 

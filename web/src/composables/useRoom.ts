@@ -1,19 +1,23 @@
 /**
- * The call as the page sees it: session state, the other peers and what we
- * receive from them, what we send, who speaks, and the actions (join, mute,
- * share, leave). It drives one RoomClient per join.
+ * The call as the page sees it: session state, our access, the other peers
+ * and what we receive from them, what we send, who speaks, and the actions
+ * (join, mute, share, leave). It drives one RoomClient per join.
  */
 import { computed, markRaw, onScopeDispose, reactive, ref, shallowRef } from 'vue';
-import type { PeerInfo, PeerId } from '../../../server/signalling/protocol';
+import type { Permission, PeerInfo, PeerId } from '../../../server/signalling/protocol';
+import { can, moderationNotice, provisionalAccess, roleLabel } from '../lib/access.js';
+import type { AccessState } from '../lib/access.js';
+import { CredentialsError, PageCredentials } from '../lib/credentials.js';
+import type { Credentials } from '../lib/credentials.js';
 import { RoomClient } from '../lib/RoomClient.js';
 import type { MediaSource, ProducerState, RemoteConsumer } from '../lib/RoomClient.js';
-import { userError } from '../lib/errors.js';
+import { resumeError, userError } from '../lib/errors.js';
 import type { UserError } from '../lib/errors.js';
 import { qualityFromScore, worstQuality } from '../lib/format.js';
 import type { Quality } from '../lib/format.js';
 import { initialSessionState } from '../lib/reconnect.js';
 import type { SessionState } from '../lib/reconnect.js';
-import { randomId, signallingUrl } from '../lib/settings.js';
+import { signallingUrl } from '../lib/settings.js';
 import type { VideoCodecChoice } from '../lib/settings.js';
 import type { Media } from './useMedia.js';
 
@@ -47,6 +51,10 @@ export type JoinOptions = {
 	cameraOn: boolean;
 	serverUrl?: string | undefined;
 	forceTcp?: boolean | undefined;
+	/** The invitation's join token; without one (or for another room), the server is asked for one (open mode). */
+	token?: string | undefined;
+	/** Asked of open mode's token: a viewer receives only. */
+	role?: 'viewer' | undefined;
 	/** performance.now() of the click on Join (default: now), for the join-to-first-frame measure. */
 	startedAt?: number | undefined;
 };
@@ -72,8 +80,13 @@ export function useRoom(media: Media) {
 	const screenStream = shallowRef<MediaStream>();
 	const joinToFirstFrameMs = ref<number>();
 	let joinStartedAt: number | undefined;
-	/** One id per page: a reconnection with the same id replaces the stale session on the server. */
-	const peerId = randomId(12);
+	/** The token's identity: a reconnection with the same token replaces the stale session on the server. */
+	const peerId = ref('');
+	const access = shallowRef<AccessState>(provisionalAccess('participant'));
+	const credentials = shallowRef<Credentials>();
+	/** The last thing a host did to us, for the page to say. */
+	const hostNotice = ref<string>();
+	const pageCredentials = new PageCredentials();
 
 	function showError(error: UserError): void {
 		if (errors.value.some((e) => e.kind === error.kind && e.detail === error.detail)) return;
@@ -87,7 +100,8 @@ export function useRoom(media: Media) {
 	function attach(room: RoomClient): void {
 		room.on('session', (state) => {
 			session.value = state;
-			if (state.phase === 'failed' && state.failure) showError(userError(state.failure));
+			const failure = state.phase === 'failed' ? state.failure : undefined;
+			if (failure && !errors.value.some((e) => e.kind === failure)) showError(userError(failure));
 		});
 		room.on('peers', (list) => {
 			peers.value = list;
@@ -147,6 +161,36 @@ export function useRoom(media: Media) {
 			transportStates[direction] = state;
 		});
 		room.on('error', showError);
+		room.on('access', (state) => {
+			const before = access.value;
+			access.value = state;
+			if (state.mutedByHost) micPaused.value = true;
+			// In the room, only a host changes our role (a rejoin or an admission is not in 'joined').
+			if (session.value.phase === 'joined' && before.confirmed && before.role !== state.role) {
+				hostNotice.value = `The host changed your role to ${roleLabel(state.role)}.`;
+			}
+		});
+		room.on('moderated', (event) => {
+			hostNotice.value = moderationNotice(event);
+		});
+		room.on('mediaWithdrawn', (source) => {
+			if (source === 'screen' || source === 'screen-audio') void stopScreenShare();
+			if (source === 'webcam') {
+				media.stopCamera();
+				cameraPaused.value = true;
+			}
+			if (source === 'mic') {
+				media.stopMicrophone();
+				micPaused.value = true;
+			}
+		});
+		room.on('peerRoleChanged', (id, role) => {
+			peers.value = peers.value.map((p) => (p.id === id ? { ...p, role } : p));
+		});
+	}
+
+	function allowed(permission: Permission): boolean {
+		return can(access.value, permission);
 	}
 
 	async function join(options: JoinOptions): Promise<void> {
@@ -162,14 +206,29 @@ export function useRoom(media: Media) {
 		peers.value = [];
 		consumers.clear();
 		producers.clear();
+		hostNotice.value = undefined;
 		if (!(await RoomClient.browserSupported())) {
 			session.value = { ...initialSessionState, phase: 'failed', failure: 'unsupported-browser' };
 			showError(userError('unsupported-browser'));
 			return;
 		}
+		let granted: Credentials;
+		try {
+			// A server with a secret refuses to mint (CredentialsError): the page needs an invitation.
+			granted = await pageCredentials.for(location.href, options);
+		} catch (error) {
+			const shown = error instanceof CredentialsError ? error.userError : userError('unexpected', String(error));
+			session.value = { ...initialSessionState, phase: 'failed', failure: shown.kind };
+			showError(shown);
+			return;
+		}
+		credentials.value = granted;
+		peerId.value = granted.identity;
+		access.value = provisionalAccess(granted.role);
 		const room = new RoomClient({
-			url: signallingUrl(location.href, options.roomId, peerId, options.serverUrl),
-			peerId,
+			url: signallingUrl(location.href, options.roomId, granted.token, options.serverUrl),
+			peerId: granted.identity,
+			role: granted.role,
 			displayName: options.displayName,
 			videoCodec: options.videoCodec,
 			forceTcp: options.forceTcp ?? false,
@@ -203,13 +262,26 @@ export function useRoom(media: Media) {
 		const room = client.value;
 		if (!room) return;
 		if (on && !room.isPublished('mic')) {
+			// Muted by the host without a microphone yet: publishing would be refused too.
+			if (access.value.mutedByHost) return showError(userError('unmute-refused'));
 			const track = await media.startMicrophone();
 			if (!track) return;
 			await room.publish('mic', track);
 		} else {
-			await room.setPaused('mic', !on);
+			if (!(await setSourceOn(room, 'mic', on))) return;
 		}
 		micPaused.value = !on;
+	}
+
+	/** Pauses or resumes a published source; a resume the server refuses (a host's mute) is shown, and the source stays paused. */
+	async function setSourceOn(room: RoomClient, source: MediaSource, on: boolean): Promise<boolean> {
+		try {
+			await room.setPaused(source, !on);
+			return true;
+		} catch (error) {
+			showError(resumeError(source, error));
+			return false;
+		}
 	}
 
 	/** Camera: like the microphone; off pauses the producer so the others see "camera off". */
@@ -221,7 +293,7 @@ export function useRoom(media: Media) {
 			if (!track) return;
 			await room.publish('webcam', track);
 		} else {
-			await room.setPaused('webcam', !on);
+			if (!(await setSourceOn(room, 'webcam', on))) return;
 		}
 		cameraPaused.value = !on;
 	}
@@ -304,6 +376,10 @@ export function useRoom(media: Media) {
 		roomId,
 		displayName,
 		peerId,
+		access,
+		credentials,
+		hostNotice,
+		can: allowed,
 		peers: peerViews,
 		consumers,
 		producers,

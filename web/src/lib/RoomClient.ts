@@ -2,7 +2,9 @@
  * One participant's session in one room: the protoo signalling, the
  * mediasoup-client Device, its two transports, producers, consumers and the
  * chat data channel. The only module that touches mediasoup-client and
- * protoo-client; composables listen to its typed events.
+ * protoo-client; composables listen to its typed events. What our role
+ * allows, and what a host changes in it, is decided in access.ts; this
+ * class carries it out on the producers.
  *
  * What the user publishes (tracks per source, paused or not) is kept as
  * intent, so that after a reconnection the session is rebuilt from it.
@@ -13,6 +15,9 @@ import type {
 	ClientAppData,
 	CreateWebRtcTransportResponse,
 	JoinRequest,
+	JoinResponse,
+	LobbyEntry,
+	Permission,
 	ProduceDataRequest,
 	ProduceRequest,
 	NewConsumerData,
@@ -20,8 +25,16 @@ import type {
 	NotificationsFromServer,
 	PeerId,
 	PeerInfo,
+	RequestData,
+	ResponseData,
+	Role,
 } from '../../../server/signalling/protocol';
+import { accessFromJoin, can, keepsPublishing, moderated, permissionsChanged, provisionalAccess } from './access.js';
+import type { AccessChange, AccessState } from './access.js';
+import type { ModerationMethod } from './moderation.js';
 import { Signalling, SignallingError } from './Signalling.js';
+import { isMediaSource } from './sources.js';
+import type { MediaSource } from './sources.js';
 import type { ServerNotificationHandlers, ServerRequestHandlers } from './Signalling.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import { cameraSimulcastEncodings, opusCodecOptions, pickVideoCodec, screenEncodings } from './encodings.js';
@@ -40,9 +53,8 @@ import type { IceEffect, IceRecoveryState, SessionEffect, SessionEvent, SessionP
 import type { VideoCodecChoice } from './settings.js';
 import type { RtcStatLike } from './stats.js';
 
-export type MediaSource = 'mic' | 'webcam' | 'screen' | 'screen-audio';
-
-export const mediaSources: readonly MediaSource[] = ['mic', 'webcam', 'screen', 'screen-audio'];
+export type { MediaSource } from './sources.js';
+export { mediaSources } from './sources.js';
 
 export type RemoteConsumer = {
 	id: string;
@@ -96,14 +108,26 @@ export type RoomClientEvents = {
 	chatReady: [boolean];
 	chatMessage: [ChatMessage];
 	transportState: [TransportDirection, msc.ConnectionState];
+	/** Our role, permissions, the room's lock and a host's mute: after the join, an admission, and each change. */
+	access: [AccessState];
+	/** Hosts: who waits in the lobby now. */
+	lobbyChanged: [LobbyEntry[]];
+	peerRoleChanged: [PeerId, Role];
+	/** A host acted on our media; what that means for what we publish is done already. */
+	moderated: [NotificationsFromServer['moderated']];
+	/** The server stopped a source (a host, or a role that no longer allows it): it is unpublished. */
+	mediaWithdrawn: [MediaSource];
 	/** Something the user should see; the session may go on. */
 	error: [UserError];
 };
 
 export type RoomClientOptions = {
-	/** wss://host:port/?roomId=…&peerId=… */
+	/** wss://host:port/?roomId=…&token=… (reconnects reuse it: the same token takes the session back) */
 	url: string;
+	/** The token's identity. */
 	peerId: PeerId;
+	/** The token's role, for the page until the server answers the join. */
+	role: Role;
 	displayName: string;
 	videoCodec: VideoCodecChoice;
 	/** Use ICE over TCP only (restrictive networks). */
@@ -119,11 +143,10 @@ const SCTP_CAPABILITIES = { numStreams: { OS: 1024, MIS: 1024 } };
 const CHAT_LABEL = 'chat';
 const MAX_CHAT_LENGTH = 2000;
 
-type ChatWire = { text: string; sentAt: number; displayName: string };
+/** Permissions that need a sending transport. */
+const SENDING: readonly Permission[] = ['publishAudio', 'publishVideo', 'publishScreen', 'publishData', 'chat'];
 
-function isMediaSource(value: unknown): value is MediaSource {
-	return typeof value === 'string' && (mediaSources as readonly string[]).includes(value);
-}
+type ChatWire = { text: string; sentAt: number; displayName: string };
 
 function parseChat(raw: unknown): ChatWire | undefined {
 	if (typeof raw !== 'string' || raw.length > MAX_CHAT_LENGTH * 4) return undefined;
@@ -153,6 +176,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 
 	#device: Device | undefined;
 	readonly #transports = new Map<TransportDirection, msc.Transport>();
+	readonly #openingTransports = new Map<TransportDirection, Promise<void>>();
 	readonly #ice = new Map<TransportDirection, { state: IceRecoveryState; timer?: ReturnType<typeof setTimeout> }>();
 	readonly #publications = new Map<MediaSource, Publication>();
 	readonly #producers = new Map<MediaSource, msc.Producer>();
@@ -164,7 +188,9 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 	readonly #closedWhilePending = new Set<string>();
 	readonly #dataConsumers = new Map<string, msc.DataConsumer>();
 	#chatProducer: msc.DataProducer | undefined;
+	#chatOpening: Promise<void> | undefined;
 	readonly #peerNames = new Map<PeerId, string>();
+	#access: AccessState;
 
 	constructor(options: RoomClientOptions) {
 		super();
@@ -172,6 +198,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		this.#policy = options.sessionPolicy ?? defaultSessionPolicy;
 		this.peerId = options.peerId;
 		this.#displayName = options.displayName;
+		this.#access = provisionalAccess(options.role);
 	}
 
 	/** Whether this browser can take part at all (WebRTC, and a handler mediasoup-client knows). */
@@ -186,6 +213,10 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 
 	get displayName(): string {
 		return this.#displayName;
+	}
+
+	get access(): AccessState {
+		return this.#access;
 	}
 
 	/** Connects and joins; progress and failures arrive as 'session' events. */
@@ -271,6 +302,13 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		}
 	}
 
+	/** A host's request (lib/moderation.ts); refused with 403 by the server without the `moderate` permission. */
+	async moderate<M extends ModerationMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
+		const signalling = this.#signalling;
+		if (!signalling || this.#session.phase !== 'joined') throw new Error('not in the room');
+		return signalling.request(method, data);
+	}
+
 	async sendChat(text: string): Promise<ChatMessage> {
 		const trimmed = text.trim().slice(0, MAX_CHAT_LENGTH);
 		const producer = this.#chatProducer;
@@ -333,22 +371,9 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			case 'teardownMedia':
 				this.#teardownMedia();
 				break;
-			case 'join': {
-				const generation = this.#generation;
-				this.#join(generation).then(
-					() => {
-						if (generation === this.#generation) this.#dispatch({ type: 'joined' });
-					},
-					(error: unknown) => {
-						if (generation !== this.#generation) return;
-						const { error: shown, retriable } = joinError(error);
-						console.warn('join failed', error);
-						if (retriable) this.emit('error', shown);
-						this.#dispatch({ type: 'joinFailed', reason: shown.kind, retriable });
-					},
-				);
+			case 'join':
+				this.#settle(this.#generation, this.#join(this.#generation));
 				break;
-			}
 			case 'scheduleRetry':
 				clearTimeout(this.#retryTimer);
 				this.#retryTimer = setTimeout(() => this.#dispatch({ type: 'retryDue' }), effect.delayMs);
@@ -375,48 +400,105 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		);
 	}
 
+	/** The outcome of a join (or of an admission from the lobby) drives the session. */
+	#settle(generation: number, work: Promise<'joined' | 'lobby' | undefined>): void {
+		work.then(
+			(outcome) => {
+				if (generation === this.#generation) this.#dispatch({ type: outcome === 'lobby' ? 'lobby' : 'joined' });
+			},
+			(error: unknown) => {
+				if (generation !== this.#generation) return;
+				const { error: shown, retriable } = joinError(error);
+				console.warn('join failed', error);
+				// With the server's reason ("the room is locked"); the failed session shows no second one.
+				this.emit('error', shown);
+				this.#dispatch({ type: 'joinFailed', reason: shown.kind, retriable });
+			},
+		);
+	}
+
 	// -------------------------------------------------------------------------
-	// Join: device, both transports, join, then publish what the user wants.
+	// Join: device, join, then (unless in the lobby) the transports our
+	// permissions need, and what the user wants to publish.
 	// -------------------------------------------------------------------------
 
-	async #join(generation: number): Promise<void> {
+	async #join(generation: number): Promise<'joined' | 'lobby' | undefined> {
 		const signalling = this.#signalling;
 		if (!signalling) throw new Error('no signalling');
 		const stale = () => generation !== this.#generation || signalling !== this.#signalling;
 
 		const routerRtpCapabilities = await signalling.request('getRouterRtpCapabilities', {});
-		if (stale()) return;
+		if (stale()) return undefined;
 		// A new Device per session: after a worker died, the router is a new one.
 		const device = await Device.factory();
 		await device.load({ routerRtpCapabilities: routerRtpCapabilities as msc.RtpCapabilities });
-		if (stale()) return;
+		if (stale()) return undefined;
 		this.#device = device;
 
-		const forceTcp = this.#options.forceTcp ?? false;
-		const [sendInfo, recvInfo] = await Promise.all([
-			signalling.request('createWebRtcTransport', { forceTcp, producing: true, consuming: false, sctpCapabilities: SCTP_CAPABILITIES }),
-			signalling.request('createWebRtcTransport', { forceTcp, producing: false, consuming: true, sctpCapabilities: SCTP_CAPABILITIES }),
-		]);
-		if (stale()) return;
-		this.#setUpTransport('send', device.createSendTransport(transportOptions(sendInfo)), signalling, generation);
-		this.#setUpTransport('recv', device.createRecvTransport(transportOptions(recvInfo)), signalling, generation);
-
-		const { peers } = await signalling.request('join', {
+		// Join before the transports: its answer says what we may do (a guest may not create any yet).
+		const response = await signalling.request('join', {
 			displayName: this.#displayName,
 			device: { flag: 'web', name: device.handlerName, version: navigator.userAgent.slice(0, 200) },
 			rtpCapabilities: device.recvRtpCapabilities as JoinRequest['rtpCapabilities'],
 			sctpCapabilities: SCTP_CAPABILITIES,
 		});
-		if (stale()) return;
-		this.#peerNames.clear();
-		for (const peer of peers) this.#peerNames.set(peer.id, peer.displayName);
-		this.emit('peers', peers);
+		if (stale()) return undefined;
+		this.#admit(response);
+		if (response.lobby) return 'lobby';
+		await this.#enter(signalling, generation);
+		return 'joined';
+	}
 
+	/** The answer of a join or an admission: who we are here, and whom we see. */
+	#admit(response: JoinResponse): void {
+		this.#setAccess(accessFromJoin(response));
+		this.#peerNames.clear();
+		for (const peer of response.peers) this.#peerNames.set(peer.id, peer.displayName);
+		this.emit('peers', response.peers);
+	}
+
+	/**
+	 * In the room: the transports our permissions need, what the user wants to
+	 * publish (what the role allows), and the chat. Safe to run again after a
+	 * change of permissions: it only adds what is missing.
+	 */
+	async #enter(signalling: Signalling, generation: number): Promise<void> {
+		await this.#openTransports(signalling, generation);
+		if (generation !== this.#generation) return;
+		for (const source of [...this.#publications.keys()]) if (!keepsPublishing(this.#access, source)) this.#withdraw(source);
+		const unproduced = [...this.#publications.keys()].filter((source) => !this.#producers.has(source));
 		// Publishing failures are shown but do not undo the join.
-		await Promise.all([
-			...[...this.#publications.keys()].map((source) => this.#produce(source, generation)),
-			this.#openChat(generation),
-		]);
+		await Promise.all([...unproduced.map((source) => this.#produce(source, generation)), can(this.#access, 'chat') ? this.#openChat(generation) : undefined]);
+	}
+
+	/** Sending to publish or chat, receiving to subscribe: each created once, and set up as soon as it exists. */
+	async #openTransports(signalling: Signalling, generation: number): Promise<void> {
+		const device = this.#device;
+		if (!device) return;
+		const wanted: TransportDirection[] = [];
+		if (SENDING.some((permission) => can(this.#access, permission))) wanted.push('send');
+		if (can(this.#access, 'subscribe')) wanted.push('recv');
+		await Promise.all(wanted.map((direction) => this.#openTransport(direction, device, signalling, generation)));
+	}
+
+	#openTransport(direction: TransportDirection, device: Device, signalling: Signalling, generation: number): Promise<void> {
+		if (this.#transports.has(direction)) return Promise.resolve();
+		const running = this.#openingTransports.get(direction);
+		if (running) return running;
+		const forceTcp = this.#options.forceTcp ?? false;
+		const opening = signalling
+			.request('createWebRtcTransport', { forceTcp, producing: direction === 'send', consuming: direction === 'recv', sctpCapabilities: SCTP_CAPABILITIES })
+			.then((info) => {
+				if (generation !== this.#generation || signalling !== this.#signalling) return;
+				// At once: the server offers consumers as soon as our receiving transport exists.
+				const options = transportOptions(info);
+				this.#setUpTransport(direction, direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options), signalling, generation);
+			})
+			.finally(() => {
+				if (this.#openingTransports.get(direction) === opening) this.#openingTransports.delete(direction);
+			});
+		this.#openingTransports.set(direction, opening);
+		return opening;
 	}
 
 	#setUpTransport(direction: TransportDirection, transport: msc.Transport, signalling: Signalling, generation: number): void {
@@ -572,13 +654,32 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			producer.pause();
 			this.#signalling?.notify('pauseProducer', { producerId: producer.id });
 		} else {
+			// Asked, not told: while a host keeps us muted the server refuses (403), and we stay paused.
+			try {
+				await this.#signalling?.request('resumeProducer', { producerId: producer.id });
+			} catch (error) {
+				const publication = this.#publications.get(source);
+				if (publication) publication.paused = true;
+				throw error;
+			}
+			if (producer.closed) return;
 			producer.resume();
-			this.#signalling?.notify('resumeProducer', { producerId: producer.id });
 		}
 		this.emit('producer', source, describeProducer(source, producer));
 	}
 
-	async #openChat(generation: number): Promise<void> {
+	/** Once per session, however many times entering asks for it. */
+	#openChat(generation: number): Promise<void> {
+		if (this.#chatProducer) return Promise.resolve();
+		if (this.#chatOpening) return this.#chatOpening;
+		const opening = this.#openChatNow(generation).finally(() => {
+			if (this.#chatOpening === opening) this.#chatOpening = undefined;
+		});
+		this.#chatOpening = opening;
+		return opening;
+	}
+
+	async #openChatNow(generation: number): Promise<void> {
 		const transport = this.#transports.get('send');
 		if (!transport) return;
 		try {
@@ -614,10 +715,66 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		this.#dataConsumers.clear();
 		if (this.#chatProducer) this.emit('chatReady', false);
 		this.#chatProducer = undefined;
+		this.#chatOpening = undefined;
+		this.#openingTransports.clear();
 		// Closing a transport closes its producers, consumers and data channels, without stopping our tracks.
 		for (const transport of this.#transports.values()) transport.close();
 		this.#transports.clear();
 		this.#device = undefined;
+	}
+
+	// -------------------------------------------------------------------------
+	// Our access: what a host (or the role) changes in what we publish.
+	// -------------------------------------------------------------------------
+
+	#setAccess(state: AccessState): void {
+		this.#access = state;
+		this.emit('access', state);
+	}
+
+	#apply({ state, withdraw, pause }: AccessChange): void {
+		this.#setAccess(state);
+		for (const source of pause) this.#pauseLocally(source);
+		for (const source of withdraw) this.#withdraw(source);
+	}
+
+	/** The server paused it (a host's mute): pause here too, without telling it again. */
+	#pauseLocally(source: MediaSource): void {
+		const publication = this.#publications.get(source);
+		if (publication) publication.paused = true;
+		const producer = this.#producers.get(source);
+		if (!producer || producer.closed || producer.paused) return;
+		producer.pause();
+		this.emit('producer', source, describeProducer(source, producer));
+	}
+
+	/** The server closed it (or would refuse it): unpublish here too, and let the page release the device. */
+	#withdraw(source: MediaSource): void {
+		this.#publications.delete(source);
+		const producer = this.#producers.get(source);
+		this.#producers.delete(source);
+		producer?.close();
+		if (producer) this.emit('producer', source, undefined);
+		this.emit('mediaWithdrawn', source);
+	}
+
+	/** After a change of permissions, what is now allowed and missing (a transport, the chat). */
+	#reenter(): void {
+		const signalling = this.#signalling;
+		if (!signalling || this.#session.phase !== 'joined') return;
+		this.#enter(signalling, this.#generation).catch((error: unknown) => {
+			console.warn('applying new permissions failed', error);
+			this.emit('error', userError('unexpected', error instanceof Error ? error.message : String(error)));
+		});
+	}
+
+	/** Out of the lobby: in as after a join. */
+	#admitted(response: JoinResponse): void {
+		const signalling = this.#signalling;
+		if (!signalling || this.#session.phase !== 'lobby') return;
+		const generation = this.#generation;
+		this.#admit(response);
+		this.#settle(generation, this.#enter(signalling, generation).then(() => 'joined' as const));
 	}
 
 	// -------------------------------------------------------------------------
@@ -752,6 +909,19 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			speakingPeers: ({ peerVolumes }) => this.emit('speakingPeers', peerVolumes),
 			reconnectRequired: ({ reason }) => this.#dispatch({ type: 'reconnectRequired', reason }),
 			sessionReplaced: () => this.#dispatch({ type: 'sessionReplaced' }),
+			sessionEnded: ({ reason }) => this.#dispatch({ type: 'sessionEnded', reason }),
+			permissionsChanged: (data) => {
+				this.#apply(permissionsChanged(this.#access, data, [...this.#publications.keys()]));
+				this.#reenter();
+			},
+			moderated: (event) => {
+				this.#apply(moderated(this.#access, event, [...this.#publications.keys()]));
+				this.emit('moderated', event);
+			},
+			peerRoleChanged: ({ peerId, role }) => this.emit('peerRoleChanged', peerId, role),
+			roomLocked: ({ locked }) => this.#setAccess({ ...this.#access, locked }),
+			lobbyChanged: ({ waiting }) => this.emit('lobbyChanged', waiting),
+			admitted: (response) => this.#admitted(response),
 		};
 	}
 }

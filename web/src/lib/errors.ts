@@ -14,6 +14,14 @@ export type UserErrorKind =
 	| 'join-rejected'
 	| 'media-failed'
 	| 'session-replaced'
+	| 'invitation-required'
+	| 'invitation-invalid'
+	| 'removed'
+	| 'denied'
+	| 'meeting-ended'
+	| 'lobby-timeout'
+	| 'moderation-failed'
+	| 'unmute-refused'
 	| 'screen-share-failed'
 	| 'chat-failed'
 	| 'unexpected';
@@ -68,6 +76,38 @@ const texts: Record<UserErrorKind, { title: string; advice: string }> = {
 		title: 'You joined this meeting somewhere else',
 		advice: 'This tab left because the same session was opened in another tab or window. Join again here to move back.',
 	},
+	'invitation-required': {
+		title: 'This server needs an invitation link with a token',
+		advice: 'Open the invitation link the meeting’s organiser sent you (it contains ?token=…); this page cannot let you in by itself.',
+	},
+	'invitation-invalid': {
+		title: 'Your invitation is not valid',
+		advice: 'It may have expired or be meant for another room. Ask the organiser for a new invitation link.',
+	},
+	removed: {
+		title: 'You were removed by the host',
+		advice: 'You cannot rejoin this meeting with the same invitation.',
+	},
+	denied: {
+		title: 'The host did not let you in',
+		advice: 'Ask the organiser if you think this is a mistake.',
+	},
+	'meeting-ended': {
+		title: 'The meeting has ended',
+		advice: 'The host ended the meeting for everyone.',
+	},
+	'lobby-timeout': {
+		title: 'Nobody let you in',
+		advice: 'You waited in the lobby for a long time. Join again when the host is there.',
+	},
+	'moderation-failed': {
+		title: 'The host action did not work',
+		advice: 'The participant may have left already, or your role no longer allows it.',
+	},
+	'unmute-refused': {
+		title: 'You cannot unmute now',
+		advice: 'The host muted you. You can unmute once the host allows it.',
+	},
 	'screen-share-failed': {
 		title: 'Screen sharing did not start',
 		advice: 'Choose a screen, window or tab to share and allow it; some browsers do not support sharing at all.',
@@ -84,6 +124,14 @@ const texts: Record<UserErrorKind, { title: string; advice: string }> = {
 
 export function userError(kind: UserErrorKind, detail?: string): UserError {
 	return { kind, ...texts[kind], detail };
+}
+
+/** Ends of a session decided by a host (or the lobby's wait): shown as the page's outcome, never retried. */
+export const sessionEndKinds = ['removed', 'denied', 'meeting-ended', 'lobby-timeout'] as const satisfies readonly UserErrorKind[];
+export type SessionEndKind = (typeof sessionEndKinds)[number];
+
+export function isSessionEnd(kind: UserErrorKind | undefined): kind is SessionEndKind {
+	return (sessionEndKinds as readonly (UserErrorKind | undefined)[]).includes(kind);
 }
 
 /** What we know of a thrown value: DOMException name, protoo error code, message. */
@@ -136,6 +184,7 @@ export function screenShareError(error: unknown): UserError | null {
 /** protoo error codes that mean "room full" (see ErrorCode in the protocol). */
 const LIMIT_REACHED = 429;
 const BAD_REQUEST = 400;
+const UNAUTHORIZED = 401;
 const FORBIDDEN = 403;
 
 /** A rejected `join` (or a request before it): is it worth retrying? */
@@ -143,6 +192,15 @@ export function joinError(error: unknown): { error: UserError; retriable: boolea
 	const { code, message, name } = describe(error);
 	if (name === 'UnsupportedError') return { error: userError('unsupported-browser', message), retriable: false };
 	if (code === LIMIT_REACHED) return { error: userError('room-full', message), retriable: false };
+	// The join token is missing, expired, forged or for another room: another try brings the same answer.
+	if (code === UNAUTHORIZED) return { error: userError('invitation-invalid', message), retriable: false };
 	if (code === BAD_REQUEST || code === FORBIDDEN) return { error: userError('join-rejected', message), retriable: false };
 	return { error: userError('unexpected', message), retriable: true };
+}
+
+/** A resume (unmute, camera on) the server refused: 403 while a host keeps the microphone muted. */
+export function resumeError(source: string, error: unknown): UserError {
+	const { code, message } = describe(error);
+	if (code === FORBIDDEN && source === 'mic') return userError('unmute-refused', message);
+	return userError('media-failed', message);
 }

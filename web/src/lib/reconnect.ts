@@ -9,7 +9,7 @@
 // Session: WebSocket + join.
 // ---------------------------------------------------------------------------
 
-import type { UserErrorKind } from './errors.js';
+import type { SessionEndKind, UserErrorKind } from './errors.js';
 
 /** Why a session gave up; the page shows the matching UserError. */
 export type FailureReason = UserErrorKind;
@@ -20,6 +20,8 @@ export type SessionPhase =
 	/** First connection: opening the WebSocket, or joining over it. */
 	| 'connecting'
 	| 'joined'
+	/** Joined as a guest: waiting in the lobby for a host to admit (then 'joined') or deny. */
+	| 'lobby'
 	/** Lost a working session; getting it back. */
 	| 'reconnecting'
 	/** The user left. */
@@ -51,11 +53,15 @@ export type SessionEvent =
 	/** The WebSocket is gone for good (protoo gave up, or the server closed it). */
 	| { type: 'socketClosed' }
 	| { type: 'joined' }
+	/** The join was answered with `lobby: true`. */
+	| { type: 'lobby' }
 	| { type: 'joinFailed'; reason: FailureReason; retriable: boolean }
 	/** The server asked us to reconnect (`reconnectRequired`). */
 	| { type: 'reconnectRequired'; reason: string }
 	/** Another connection took over this peer id (another tab); do not fight it. */
 	| { type: 'sessionReplaced' }
+	/** A host removed us, denied us entry or ended the meeting (`sessionEnded`): never come back by ourselves. */
+	| { type: 'sessionEnded'; reason: SessionEndKind }
 	/** ICE could not be restarted: rebuild the whole session. */
 	| { type: 'mediaFailed' }
 	| { type: 'retryDue' }
@@ -160,6 +166,9 @@ export function sessionTransition(
 		case 'sessionReplaced':
 			return fail(state, 'session-replaced');
 
+		case 'sessionEnded':
+			return fail(state, event.reason);
+
 		case 'mediaFailed':
 			if (state.phase !== 'joined') return { state, effects: [] };
 			return lose(state, 'media connection failed', true, policy);
@@ -169,6 +178,10 @@ export function sessionTransition(
 				state: { ...state, phase: 'joined', attempt: 0, everJoined: true, failure: undefined, lostBecause: undefined },
 				effects: [],
 			};
+
+		case 'lobby':
+			// Not yet in the room (everJoined stays false): a guest who loses the socket here waits again after rejoining.
+			return { state: { ...state, phase: 'lobby', attempt: 0, failure: undefined, lostBecause: undefined }, effects: [] };
 
 		case 'joinFailed':
 			if (!event.retriable) return fail(state, event.reason);

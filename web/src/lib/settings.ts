@@ -20,6 +20,10 @@ export type DeepLink = {
 	serverUrl?: string | undefined;
 	/** Media over TCP only, for networks that block UDP. */
 	forceTcp: boolean;
+	/** A join token from the application's backend (an invitation link); without one, open mode's /api/token is asked. */
+	token?: string | undefined;
+	/** Asked of open mode's /api/token: join as a viewer (receive only). */
+	role?: 'viewer' | undefined;
 };
 
 function flag(value: string | null): boolean | undefined {
@@ -29,13 +33,18 @@ function flag(value: string | null): boolean | undefined {
 	return undefined;
 }
 
-/** `?roomId=<id>&displayName=<name>&autojoin=1[&codec=h264][&mic=0][&camera=0][&forceTcp=1]` */
+/** Longer than any token the server accepts (it refuses tokens over 8 KiB). */
+const MAX_TOKEN_LENGTH = 8192;
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/u;
+
+/** `?roomId=<id>&displayName=<name>&autojoin=1[&token=<JWT>][&role=viewer][&codec=h264][&mic=0][&camera=0][&forceTcp=1]` */
 export function parseDeepLink(search: string): DeepLink {
 	const params = new URLSearchParams(search);
 	const roomId = params.get('roomId') ?? params.get('room') ?? undefined;
 	const displayName = params.get('displayName')?.trim() || undefined;
 	const codec = params.get('codec')?.toLowerCase();
 	const server = params.get('server') ?? undefined;
+	const token = params.get('token')?.trim();
 	return {
 		roomId: roomId !== undefined && ID_PATTERN.test(roomId) ? roomId : undefined,
 		displayName: displayName?.slice(0, MAX_DISPLAY_NAME_LENGTH),
@@ -45,6 +54,8 @@ export function parseDeepLink(search: string): DeepLink {
 		cameraOn: flag(params.get('camera') ?? params.get('cam')),
 		serverUrl: server !== undefined && /^wss?:\/\//u.test(server) ? server : undefined,
 		forceTcp: flag(params.get('forceTcp')) ?? false,
+		token: token && token.length <= MAX_TOKEN_LENGTH && TOKEN_PATTERN.test(token) ? token : undefined,
+		role: params.get('role')?.toLowerCase() === 'viewer' ? 'viewer' : undefined,
 	};
 }
 
@@ -58,12 +69,20 @@ export function inviteLink(pageUrl: string, roomId: string): string {
 	return url.toString();
 }
 
-/** The signalling URL for a page served by the server itself (same origin). */
-export function signallingUrl(pageUrl: string, roomId: string, peerId: string, serverUrl?: string): string {
+/** The signalling URL for a page served by the server itself (same origin): the token says who we are. */
+export function signallingUrl(pageUrl: string, roomId: string, token: string, serverUrl?: string): string {
 	const page = new URL(pageUrl);
 	const base = serverUrl ? new URL(serverUrl) : new URL(`${page.protocol === 'http:' ? 'ws:' : 'wss:'}//${page.host}/`);
-	base.search = new URLSearchParams({ roomId, peerId }).toString();
+	base.search = new URLSearchParams({ roomId, token }).toString();
 	return base.toString();
+}
+
+/** The page's address as it should stay in the bar after joining: the room, and what the invitation carried. */
+export function joinedPageQuery(roomId: string, link: Pick<DeepLink, 'token' | 'role'>): string {
+	const params = new URLSearchParams({ roomId });
+	if (link.token) params.set('token', link.token);
+	if (link.role) params.set('role', link.role);
+	return `?${params}`;
 }
 
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
