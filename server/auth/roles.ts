@@ -53,6 +53,10 @@ export class Access {
 		return this.#overrides[permission] ?? rolePermissions[this.#role].includes(permission);
 	}
 
+	canAll(permissions: readonly Permission[]): boolean {
+		return permissions.every((permission) => this.can(permission));
+	}
+
 	canPublish(): boolean {
 		return publishing.some((permission) => this.can(permission));
 	}
@@ -72,16 +76,29 @@ export class Access {
 		else this.#overrides[permission] = allowed;
 	}
 
-	/** Throws 403 naming the permission when it is missing. */
-	require(permission: Permission, action: string): void {
-		if (!this.can(permission)) throw forbidden(`${action} needs the "${permission}" permission, which role "${this.#role}" does not have here`);
+	/** Throws 403 naming the (first) missing permission. */
+	require(permissions: Permission | readonly Permission[], action: string): void {
+		for (const permission of typeof permissions === 'string' ? [permissions] : permissions) {
+			if (!this.can(permission)) throw forbidden(`${action} needs the "${permission}" permission, which role "${this.#role}" does not have here`);
+		}
+	}
+
+	/** Role and overrides, to carry a host's decisions over to the same identity's next session. */
+	snapshot(): { role: Role; overrides: PermissionOverrides } {
+		return { role: this.#role, overrides: { ...this.#overrides } };
 	}
 }
 
-/** The permission a producer of this kind and source needs. */
-export function publishPermission(kind: 'audio' | 'video', source: unknown): Permission {
-	if (source === 'screen' || source === 'screen-audio') return 'publishScreen';
-	return kind === 'audio' ? 'publishAudio' : 'publishVideo';
+/**
+ * The permissions a producer of this kind and source needs, all of them.
+ * Audio always needs `publishAudio`, whatever its label says (a muted peer
+ * cannot send its voice as "screen-audio"); a screen share also needs
+ * `publishScreen`.
+ */
+export function publishPermissions(kind: 'audio' | 'video', source: unknown): Permission[] {
+	const screen = source === 'screen' || source === 'screen-audio';
+	if (kind === 'audio') return screen ? ['publishAudio', 'publishScreen'] : ['publishAudio'];
+	return screen ? ['publishScreen'] : ['publishVideo'];
 }
 
 /** The source a moderator names, mapped onto producers' `appData.source`. */
@@ -106,7 +123,7 @@ export type Requirement<M extends RequestMethod> =
 	| Permission
 	| null
 	| { anyOf: Permission[] }
-	| ((data: RequestData<M>, lookup: ProducerLookup) => Permission | null);
+	| ((data: RequestData<M>, lookup: ProducerLookup) => Permission[] | Permission | null);
 
 /** Kind and source of one of the peer's own producers, for `resumeProducer`. */
 export type ProducerLookup = (producerId: string) => { kind: 'audio' | 'video'; source: unknown } | undefined;
@@ -117,13 +134,13 @@ export const requirements: { [M in RequestMethod]: Requirement<M> } = {
 	createWebRtcTransport: { anyOf: [...publishing, 'subscribe'] },
 	connectWebRtcTransport: null,
 	restartIce: null,
-	produce: (data) => publishPermission(data.kind, data.appData?.source),
+	produce: (data) => publishPermissions(data.kind, data.appData?.source),
 	produceData: (data) => (data.label === 'chat' ? 'chat' : 'publishData'),
 	closeProducer: null,
 	pauseProducer: null,
 	resumeProducer: (data, lookup) => {
 		const producer = lookup(data.producerId);
-		return producer ? publishPermission(producer.kind, producer.source) : null;
+		return producer ? publishPermissions(producer.kind, producer.source) : null;
 	},
 	pauseConsumer: 'subscribe',
 	resumeConsumer: 'subscribe',
@@ -154,8 +171,8 @@ export function authorize<M extends RequestMethod>(access: Access, method: M, da
 	if (requirement === null) return;
 	if (typeof requirement === 'string') return access.require(requirement, method);
 	if (typeof requirement === 'function') {
-		const permission = requirement(data, lookup);
-		if (permission !== null) access.require(permission, method);
+		const permissions = requirement(data, lookup);
+		if (permissions !== null) access.require(permissions, method);
 		return;
 	}
 	if (!requirement.anyOf.some((permission) => access.can(permission))) {

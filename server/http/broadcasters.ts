@@ -4,7 +4,7 @@
  * mediasoup-demo's API server, so its broadcaster scripts work unchanged.
  * Every body is validated before it reaches mediasoup.
  */
-import { Router, type Request } from 'express';
+import express, { Router, type Request } from 'express';
 import { AddressAllowList } from '../auth/limits.js';
 import type { Authenticator, ServiceCaller } from '../auth/Authenticator.js';
 import type { types as ms } from 'mediasoup';
@@ -73,9 +73,23 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 	const limits = config.rooms;
 	const allowList = new AddressAllowList(config.auth.plainTransportAllowList);
 
-	/** The caller's credential for the room of the path; a token caller may act only as its own identity. */
+	// Credentials first, before the body is even read: an anonymous caller learns nothing but 401.
+	const callers = new WeakMap<Request, ServiceCaller>();
+	router.use(async (req, _res, next) => {
+		const [first] = req.path.split('/').filter(Boolean);
+		if (first === undefined) {
+			auth.admin(req.headers.authorization);
+		} else {
+			const roomId = parse(idSchema, decodeURIComponent(first), 'roomId');
+			callers.set(req, await auth.service(req.headers.authorization, roomId));
+		}
+		next();
+	});
+	router.use(express.json({ limit: config.http.maxBodyBytes, strict: true }));
+
+	/** The caller's credential for the room of the path (checked above); a token caller may act only as its own identity. */
 	const caller = async (req: Request, broadcasterId?: string): Promise<ServiceCaller> => {
-		const who = await auth.service(req.headers.authorization, param(req, 'roomId'));
+		const who = callers.get(req) ?? (await auth.service(req.headers.authorization, param(req, 'roomId')));
 		if (who.kind === 'token' && broadcasterId !== undefined && broadcasterId !== who.identity) {
 			throw forbidden(`this token is for broadcaster "${who.identity}", not "${broadcasterId}"`);
 		}
@@ -105,8 +119,7 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 		return { room, peer, transport };
 	};
 
-	router.get('/', (req, res) => {
-		auth.admin(req.headers.authorization);
+	router.get('/', (_req, res) => {
 		const body: HttpApi['listRooms']['response'] = { rooms: rooms.summaries() };
 		res.json(body);
 	});

@@ -4,7 +4,7 @@
  * before (auth/roles.ts, `moderate`); this module does what they ask and
  * tells those concerned.
  */
-import { matchesSource } from '../auth/roles.js';
+import { Access, matchesSource } from '../auth/roles.js';
 import { conflict, forbidden, notFound } from '../signalling/errors.js';
 import type { AssignableRole, LobbyEntry, ModeratedSource, PeerId } from '../signalling/protocol.js';
 import type { Peer } from './Peer.js';
@@ -17,6 +17,8 @@ export class Moderation {
 	readonly #lobbyWaitMs: number;
 	readonly #removed = new Set<PeerId>();
 	readonly #lobby = new Map<PeerId, Waiting>();
+	/** What hosts decided about an identity's access (admitted, muted, a new role): its next session starts from it, not from its token. */
+	readonly #decided = new Map<PeerId, ReturnType<Access['snapshot']>>();
 	#locked = false;
 
 	constructor(room: Room, lobbyWaitMs: number) {
@@ -31,6 +33,12 @@ export class Moderation {
 	/** Removed identities stay out until the room ends. */
 	isRemoved(identity: PeerId): boolean {
 		return this.#removed.has(identity);
+	}
+
+	/** The access hosts gave this identity in this room, if they decided any. */
+	decidedAccess(identity: PeerId): Access | undefined {
+		const decided = this.#decided.get(identity);
+		return decided && new Access(decided.role, decided.overrides);
 	}
 
 	checkMayJoin(peer: Peer): void {
@@ -71,6 +79,7 @@ export class Moderation {
 		this.#lobby.delete(peerId);
 		const { peer } = waiting;
 		peer.access.setRole(role);
+		this.#remember(peer);
 		peer.logger.info({ event: 'lobby-admitted', by: by.id, role }, 'admitted from the lobby');
 		peer.notify('admitted', this.#room.admit(peer));
 		this.#lobbyChanged();
@@ -93,10 +102,12 @@ export class Moderation {
 	/** Pauses the target's microphone on the server and withdraws `publishAudio` until `allowUnmute`. */
 	async mute(by: Peer, peerId: PeerId): Promise<void> {
 		const target = this.#member(peerId);
-		const producers = this.#producersOf(target, 'mic');
+		// All its audio: a screen share's sound is the peer's voice too, if it says so.
+		const producers = [...target.producers.values()].filter((producer) => producer.kind === 'audio');
 		await Promise.all(producers.map((producer) => producer.pause()));
 		// Paused, not closed: the microphone comes back when the peer unmutes once allowed.
 		this.#room.changeAccess(target, (access) => access.override('publishAudio', false), by.id, { keepProducers: true });
+		this.#remember(target);
 		target.logger.info({ event: 'peer-muted', by: by.id, producers: producers.length }, 'muted by a host');
 		target.notify('moderated', { action: 'muted', source: 'mic', producerIds: producers.map((p) => p.id), by: by.id });
 	}
@@ -104,6 +115,7 @@ export class Moderation {
 	allowUnmute(by: Peer, peerId: PeerId): void {
 		const target = this.#member(peerId);
 		this.#room.changeAccess(target, (access) => access.override('publishAudio', undefined), by.id);
+		this.#remember(target);
 		target.notify('moderated', { action: 'unmute-allowed', source: 'mic', producerIds: [], by: by.id });
 	}
 
@@ -118,6 +130,7 @@ export class Moderation {
 	setRole(by: Peer, peerId: PeerId, role: AssignableRole): void {
 		const target = this.#member(peerId);
 		this.#room.changeAccess(target, (access) => access.setRole(role), by.id);
+		this.#remember(target);
 		target.logger.info({ event: 'peer-role-changed', by: by.id, role }, 'role changed by a host');
 	}
 
@@ -140,6 +153,11 @@ export class Moderation {
 	close(): void {
 		for (const { timer } of this.#lobby.values()) clearTimeout(timer);
 		this.#lobby.clear();
+		this.#decided.clear();
+	}
+
+	#remember(peer: Peer): void {
+		this.#decided.set(peer.id, peer.access.snapshot());
 	}
 
 	#end(peer: Peer, reason: 'removed' | 'denied' | 'lobby-timeout', by?: PeerId): void {

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
 import protoo, { type WebSocketTransport } from 'protoo-server';
-import { Access, publishPermission } from '../auth/roles.js';
+import { Access, publishPermissions } from '../auth/roles.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
@@ -116,10 +116,13 @@ export class Room extends EventEmitter<RoomEvents> {
 		return peer;
 	}
 
-	/** A broadcaster (HTTP-driven RTP ingest/egress) joins at once. */
-	addBroadcaster({ id, displayName, device, rtpCapabilities }: { id: PeerId; displayName: string; device: Peer['device']; rtpCapabilities?: ms.RtpCapabilities }): Peer {
+	/**
+	 * A broadcaster (HTTP-driven: RTP ingest/egress, WHIP, WHEP) joins at
+	 * once, with the service role unless its credential gave another.
+	 */
+	addBroadcaster({ id, displayName, device, rtpCapabilities, access = new Access('service') }: { id: PeerId; displayName: string; device: Peer['device']; rtpCapabilities?: ms.RtpCapabilities; access?: Access }): Peer {
 		this.#assertOpen();
-		const peer = new Peer({ id, kind: 'broadcaster', logger: this.logger.child({ peerId: id, broadcaster: true }), access: new Access('service') });
+		const peer = new Peer({ id, kind: 'broadcaster', logger: this.logger.child({ peerId: id, broadcaster: true }), access });
 		peer.displayName = displayName;
 		peer.device = device;
 		peer.rtpCapabilities = rtpCapabilities;
@@ -212,11 +215,17 @@ export class Room extends EventEmitter<RoomEvents> {
 		const roleBefore = peer.access.role;
 		change(peer.access);
 		for (const producer of keepProducers ? [] : [...peer.producers.values()]) {
-			if (!peer.access.can(publishPermission(producer.kind, producer.appData.source))) producer.close();
+			if (!peer.access.canAll(publishPermissions(producer.kind, producer.appData.source))) producer.close();
 		}
 		if (!peer.access.can('subscribe')) {
-			for (const consumer of [...peer.consumers.values()]) consumer.close();
-			for (const dataConsumer of [...peer.dataConsumers.values()]) dataConsumer.close();
+			for (const consumer of [...peer.consumers.values()]) {
+				consumer.close();
+				peer.notify('consumerClosed', { consumerId: consumer.id });
+			}
+			for (const dataConsumer of [...peer.dataConsumers.values()]) {
+				dataConsumer.close();
+				peer.notify('dataConsumerClosed', { dataConsumerId: dataConsumer.id });
+			}
 		}
 		peer.notify('permissionsChanged', { role: peer.access.role, permissions: peer.access.list(), by });
 		if (!peer.joined) return;
@@ -265,7 +274,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	async produce(peer: Peer, transport: PeerTransport, options: { kind: ms.MediaKind; rtpParameters: ms.RtpParameters; paused?: boolean; appData?: Record<string, unknown> }): Promise<ms.Producer<ProducerAppData>> {
 		const { maxProducersPerPeer } = this.#config.rooms;
 		if (peer.producers.size >= maxProducersPerPeer) throw limitReached(`at most ${maxProducersPerPeer} producers per peer (rooms.maxProducersPerPeer)`);
-		peer.access.require(publishPermission(options.kind, options.appData?.source), 'produce');
+		peer.access.require(publishPermissions(options.kind, options.appData?.source), 'produce');
 		const producer = await transport.produce<ProducerAppData>({
 			kind: options.kind,
 			rtpParameters: options.rtpParameters,

@@ -28,6 +28,21 @@ const idPattern = new RegExp(ID_PATTERN_SOURCE);
 /** Messages this much larger than signalling.maxMessageBytes close the connection instead of getting an error. */
 const HARD_LIMIT_FACTOR = 4;
 
+/** No request of the protocol nests deeper; deeper data is refused before anything walks it recursively. */
+const MAX_NESTING = 32;
+
+/** Whether `value` has objects or arrays more than `limit` levels deep (iterative: no stack to overflow). */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+	const stack: [unknown, number][] = [[value, 0]];
+	while (stack.length > 0) {
+		const [item, depth] = stack.pop()!;
+		if (typeof item !== 'object' || item === null) continue;
+		if (depth >= limit) return true;
+		for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+	}
+	return false;
+}
+
 /** How long a refused connection stays open to answer its requests with the reason. */
 const REFUSED_SESSION_MS = 10_000;
 
@@ -173,8 +188,10 @@ export class SignallingServer {
 			return;
 		}
 		const assignedName = grant?.name?.trim().slice(0, this.#config.signalling.maxDisplayNameLength) || undefined;
-		const peer = room.connectPeer(peerId, transport, { access, credentialExpiresAt: grant?.expiresAt, assignedName });
-		peer.logger.debug({ remoteAddress, role: access.role }, 'connection accepted');
+		// A host's decisions (admitted, muted, another role) outlast a reload: they win over the token.
+		const decided = room.moderation.decidedAccess(peerId);
+		const peer = room.connectPeer(peerId, transport, { access: decided ?? access, credentialExpiresAt: grant?.expiresAt, assignedName });
+		peer.logger.debug({ remoteAddress, role: peer.access.role }, 'connection accepted');
 		this.#attach(room, peer);
 	}
 
@@ -317,6 +334,7 @@ export class SignallingServer {
 
 	async #run(context: HandlerContext, method: string, data: unknown): Promise<unknown> {
 		if (!this.#known(method)) throw new RequestError(ErrorCode.unknownMethod, `unknown method "${method}"`);
+		if (nestedDeeperThan(data, MAX_NESTING)) throw new RequestError(ErrorCode.badRequest, `request data is nested deeper than ${MAX_NESTING} levels`);
 		const size = data === undefined ? 0 : Buffer.byteLength(JSON.stringify(data));
 		if (size > this.#config.signalling.maxMessageBytes) {
 			throw new RequestError(ErrorCode.tooLarge, `request data is ${size} bytes; the limit is ${this.#config.signalling.maxMessageBytes} (signalling.maxMessageBytes)`);

@@ -26,6 +26,8 @@ export function toRequestError(error: unknown): RequestError {
 		if (error instanceof TypeError || error.name === 'UnsupportedError' || error.name === 'InvalidStateError') {
 			return new RequestError(ErrorCode.mediaError, error.message);
 		}
+		// The worker refused a producer whose SSRC, MID or RID the transport already routes: the client's to fix.
+		if (/already exists in RTP listener/i.test(error.message)) return new RequestError(ErrorCode.mediaError, error.message);
 		return new RequestError(ErrorCode.internal, `internal error: ${error.message}`);
 	}
 	return new RequestError(ErrorCode.internal, 'internal error');

@@ -184,6 +184,29 @@ describe('moderation', () => {
 		guest.peer.close();
 	});
 
+	it('keeps a host\'s decisions over a reconnect with the same token: a mute, a new role, an admission', async () => {
+		const host = await joinRoom(server, 'decisions', 'host', { role: 'host' });
+		const muted = await joinRoom(server, 'decisions', 'loud', { role: 'participant' });
+		await host.peer.request('mutePeer', { peerId: 'loud' });
+		const back = await joinRoom(server, 'decisions', '', { token: muted.token });
+		expect(back.joined.permissions).not.toContain('publishAudio');
+		expect((await back.peer.requestError('produce', { transportId: back.send.id, kind: 'audio', rtpParameters: withMid(chromium.opus, 0), appData: { source: 'mic' } })).code).toBe(403);
+
+		const demoted = await joinRoom(server, 'decisions', 'demoted', { role: 'presenter' });
+		await host.peer.request('setPeerRole', { peerId: 'demoted', role: 'viewer' });
+		expect((await joinRoom(server, 'decisions', '', { token: demoted.token })).joined.role).toBe('viewer');
+
+		const guestToken = await tokenFor(server, 'decisions', 'guest', 'guest');
+		const guest = await TestPeer.connect(server.wsUrl, 'decisions', '', { token: guestToken });
+		await guest.request('join', { displayName: 'Guest', rtpCapabilities: chromium.rtpCapabilities });
+		await host.peer.waitForNotification('lobbyChanged', (l) => l.waiting.some((w) => w.id === 'guest'));
+		await host.peer.request('admitPeer', { peerId: 'guest', role: 'participant' });
+		await guest.waitForNotification('admitted');
+		const reloaded = await TestPeer.connect(server.wsUrl, 'decisions', '', { token: guestToken });
+		expect(await reloaded.request('join', { displayName: 'Guest', rtpCapabilities: chromium.rtpCapabilities })).toMatchObject({ lobby: false, role: 'participant' });
+		for (const peer of [host.peer, back.peer, reloaded]) peer.close();
+	});
+
 	it('stops a camera, and the others\' consumer closes', async () => {
 		const host = await joinRoom(server, 'stop', 'host', { role: 'host' });
 		const cam = await joinRoom(server, 'stop', 'cam', { role: 'participant' });

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AddressAllowList, ConnectionCounter, KeyedBuckets, KeyFrameThrottle, TokenBucket } from '../../../server/auth/limits.js';
-import { Access, authorize, matchesSource, publishPermission, rolePermissions } from '../../../server/auth/roles.js';
+import { Access, authorize, matchesSource, publishPermissions, rolePermissions } from '../../../server/auth/roles.js';
 import { loadTokenKeys, mintJoinToken, parseDuration, verifyJoinToken } from '../../../server/auth/tokens.js';
 
 const SECRET = 'unit-test-secret-0123456789-abcdefghijkl';
@@ -36,8 +36,11 @@ describe('roles', () => {
 	});
 
 	it('map sources to permissions and to moderated sources', () => {
-		expect(publishPermission('audio', 'screen-audio')).toBe('publishScreen');
-		expect(publishPermission('video', undefined)).toBe('publishVideo');
+		// A muted peer cannot send its voice labelled as screen audio.
+		expect(publishPermissions('audio', 'screen-audio')).toEqual(['publishAudio', 'publishScreen']);
+		expect(publishPermissions('video', 'screen')).toEqual(['publishScreen']);
+		expect(publishPermissions('video', undefined)).toEqual(['publishVideo']);
+		expect(() => authorize(new Access('participant', { publishAudio: false }), 'produce', { transportId: 't', kind: 'audio', rtpParameters: { codecs: [] }, appData: { source: 'screen-audio' } }, noProducers)).toThrow(/"publishAudio"/);
 		expect(matchesSource('mic', 'audio', 'mic')).toBe(true);
 		expect(matchesSource('mic', 'audio', 'screen-audio')).toBe(false);
 		expect(matchesSource('screen', 'audio', 'screen-audio')).toBe(true);
