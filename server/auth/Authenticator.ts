@@ -82,6 +82,20 @@ export class Authenticator {
 		return { kind: 'token', identity: result.grant.identity, grant: result.grant };
 	}
 
+	/**
+	 * A WHIP publisher's or WHEP player's caller: a join token for the room
+	 * (its identity and role), a service API key, or, on a server in open
+	 * mode, nobody in particular with `openRole`.
+	 */
+	async media(authorization: string | undefined, roomId: RoomId, openRole: Extract<Role, 'participant' | 'viewer'>): Promise<{ identity: PeerId | undefined; role: Role; grant: Grant | undefined }> {
+		if (authorization === undefined && this.open) return { identity: undefined, role: openRole, grant: undefined };
+		const credential = this.#bearer(authorization);
+		if (includesKey(this.#serviceKeys, credential)) return { identity: undefined, role: 'service', grant: undefined };
+		const result = await this.verify(credential, roomId);
+		if (!result.ok) throw unauthorized(result.reason);
+		return { identity: result.grant.identity, role: result.grant.role, grant: result.grant };
+	}
+
 	/** Room listing and other cross-room data: an admin API key only. */
 	admin(authorization: string | undefined): void {
 		const credential = this.#bearer(authorization);

@@ -15,6 +15,7 @@ import { RequestError, toRequestError } from '../signalling/errors.js';
 import type { HealthReport, HttpApi, HttpError } from '../signalling/protocol.js';
 import { describeIssues, httpSchemas } from '../signalling/schemas.js';
 import { broadcasterRoutes } from './broadcasters.js';
+import { whipRoutes } from './whip/routes.js';
 import type { Metrics } from './metrics.js';
 
 export type AppContext = {
@@ -83,9 +84,13 @@ export function createApp(context: AppContext): express.Express {
 		const body: HttpApi['openModeToken']['response'] = { token, identity, role, expiresAt };
 		res.json(body);
 	});
-	app.use('/api/rooms', rateLimit, json, api);
+	const { whip, whep } = whipRoutes(context);
+	app.use('/whip', rateLimit, whip);
+	app.use('/whep', rateLimit, whep);
+	// The API's router checks credentials before it parses a body.
+	app.use('/api/rooms', rateLimit, api);
 	// mediasoup-demo's broadcaster tools use these paths.
-	app.use('/rooms', rateLimit, json, api);
+	app.use('/rooms', rateLimit, api);
 	app.use('/api', (req, res) => {
 		const body: HttpError = { error: `no API route ${req.method} ${req.originalUrl}` };
 		res.status(404).json(body);

@@ -349,6 +349,8 @@ export const ErrorCode = {
 	conflict: 409,
 	/** Request larger than `signalling.maxMessageBytes`. */
 	tooLarge: 413,
+	/** HTTP only: a body of the wrong Content-Type (WHIP/WHEP take application/sdp). */
+	unsupportedMediaType: 415,
 	/** A configured limit (peers per room, producers per peer, request rate…) is reached. */
 	limitReached: 429,
 	/** mediasoup refused the operation (e.g. unsupported codec); `errorReason` says why. */
