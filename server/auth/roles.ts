@@ -163,6 +163,8 @@ export const requirements: { [M in RequestMethod]: Requirement<M> } = {
 	setPeerRole: 'moderate',
 	endMeeting: 'moderate',
 	getLobby: 'moderate',
+	getAudience: 'moderate',
+	raiseHand: null,
 };
 
 /** The one check every request passes before its handler runs. */

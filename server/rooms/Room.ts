@@ -16,6 +16,8 @@ import type { Logger } from '../log.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { conflict, limitReached } from '../signalling/errors.js';
 import type { JoinResponse, NotificationMethod, NotificationsFromServer, PeerId, PeerInfo, RoomId, RoomSummary } from '../signalling/protocol.js';
+import { Audience } from './Audience.js';
+import { inBatches } from './fanOut.js';
 import { ConsumerOffers } from './ConsumerOffers.js';
 import { Moderation } from './Moderation.js';
 import { Peer, type OwnerLookup, type PeerTransport, type ProducerAppData } from './Peer.js';
@@ -33,6 +35,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly peers = new Map<PeerId, Peer>();
 	/** Lock, lobby and removed identities; the hosts' actions. */
 	readonly moderation: Moderation;
+	/** The joined peers that may not publish: counted, not announced. */
+	readonly audience: Audience;
 
 	readonly #config: Config;
 	readonly #protoo = new protoo.Room();
@@ -51,6 +55,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#config = config;
 		this.logger = logger;
 		this.moderation = new Moderation(this, config.limits.lobbyWaitMs);
+		this.audience = new Audience(this);
 	}
 
 	static async create({ id, pool, config, logger }: { id: RoomId; pool: WorkerPool; config: Config; logger: Logger }): Promise<Room> {
@@ -140,7 +145,9 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (this.peers.get(peer.id) !== peer) return;
 		this.peers.delete(peer.id);
 		this.moderation.forget(peer);
-		if (peer.joined) for (const other of this.joinedPeers()) if (Room.#sees(other, peer)) other.notify('peerClosed', { peerId: peer.id });
+		this.audience.lowerHand(peer.id);
+		if (peer.joined && Room.#visible(peer)) for (const other of this.joinedPeers()) other.notify('peerClosed', { peerId: peer.id });
+		if (peer.joined && Audience.includes(peer)) this.audience.changed();
 		peer.logger.info({ event: 'peer-closed', peers: this.peers.size, seconds: Math.round((Date.now() - peer.connectedAt) / 1000) }, 'peer left');
 		this.#scheduleCloseIfEmpty();
 	}
@@ -174,7 +181,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer.sctpCapabilities = sctpCapabilities;
 		if (peer.access.role === 'guest') {
 			this.moderation.enterLobby(peer);
-			return { peers: [], role: peer.access.role, permissions: peer.access.list(), locked: this.moderation.locked, lobby: true };
+			return { peers: [], role: peer.access.role, permissions: peer.access.list(), locked: this.moderation.locked, lobby: true, audience: this.audience.count };
 		}
 		return this.admit(peer);
 	}
@@ -183,24 +190,29 @@ export class Room extends EventEmitter<RoomEvents> {
 	admit(peer: Peer): JoinResponse {
 		peer.joined = true;
 		this.#announce(peer);
-		const others = this.joinedPeers().filter((other) => other !== peer);
-		peer.logger.info({ event: 'peer-joined', displayName: peer.displayName, device: peer.device, role: peer.access.role, joined: others.length + 1 }, 'peer joined');
+		if (Audience.includes(peer)) this.audience.changed();
+		const others = this.joinedPeers().filter((other) => other !== peer && Room.#visible(other));
+		peer.logger.info({ event: 'peer-joined', displayName: peer.displayName, device: peer.device, role: peer.access.role, members: others.length + 1, audience: this.audience.count }, 'peer joined');
 		// After the join response has gone out: the client learns about peers before their consumers.
-		setImmediate(() => this.#consumeExisting(peer));
-		if (peer.access.can('moderate')) setImmediate(() => this.moderation.tellLobby(peer));
+		setImmediate(() => {
+			this.#consumeExisting(peer);
+			if (peer.access.can('moderate')) this.moderation.tellLobby(peer);
+			this.audience.tellHands(peer);
+		});
 		return {
-			peers: others.filter((other) => Room.#sees(peer, other)).map((other) => other.info()),
+			peers: others.map((other) => other.info()),
 			role: peer.access.role,
 			permissions: peer.access.list(),
 			locked: this.moderation.locked,
 			lobby: false,
+			audience: this.audience.count,
 		};
 	}
 
 	changeDisplayName(peer: Peer, displayName: string): void {
 		const oldDisplayName = peer.displayName;
 		peer.displayName = displayName;
-		for (const other of this.joinedPeers()) if (other !== peer && Room.#sees(other, peer)) other.notify('peerDisplayNameChanged', { peerId: peer.id, displayName, oldDisplayName });
+		if (Room.#visible(peer)) for (const other of this.joinedPeers()) if (other !== peer) other.notify('peerDisplayNameChanged', { peerId: peer.id, displayName, oldDisplayName });
 	}
 
 	/**
@@ -209,9 +221,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	 * and who sees whom is brought up to date on both sides.
 	 */
 	changeAccess(peer: Peer, change: (access: Access) => void, by: PeerId | undefined, { keepProducers = false } = {}): void {
-		const others = this.joinedPeers().filter((other) => other !== peer);
-		const seenBefore = new Set(others.filter((other) => Room.#sees(other, peer)));
-		const seesBefore = new Set(others.filter((other) => Room.#sees(peer, other)));
+		const visibleBefore = Room.#visible(peer);
 		const roleBefore = peer.access.role;
 		change(peer.access);
 		for (const producer of keepProducers ? [] : [...peer.producers.values()]) {
@@ -229,17 +239,30 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		peer.notify('permissionsChanged', { role: peer.access.role, permissions: peer.access.list(), by });
 		if (!peer.joined) return;
-		for (const other of others) {
-			const seen = Room.#sees(other, peer);
-			if (seen && !seenBefore.has(other)) other.notify('newPeer', peer.info());
-			else if (!seen && seenBefore.has(other)) other.notify('peerClosed', { peerId: peer.id });
-			else if (seen && roleBefore !== peer.access.role) other.notify('peerRoleChanged', { peerId: peer.id, role: peer.access.role });
-			const sees = Room.#sees(peer, other);
-			if (sees && !seesBefore.has(other)) peer.notify('newPeer', other.info());
-			else if (!sees && seesBefore.has(other)) peer.notify('peerClosed', { peerId: other.id });
+		const visible = Room.#visible(peer);
+		if (visible !== visibleBefore) {
+			// On stage (announced to everyone, its hand down), or back in the audience (gone for the others).
+			for (const other of this.joinedPeers()) {
+				if (other === peer) continue;
+				if (visible) other.notify('newPeer', peer.info());
+				else other.notify('peerClosed', { peerId: peer.id });
+			}
+			if (visible) this.audience.lowerHand(peer.id);
+			this.audience.changed();
+		} else if (visible && roleBefore !== peer.access.role) {
+			for (const other of this.joinedPeers()) if (other !== peer) other.notify('peerRoleChanged', { peerId: peer.id, role: peer.access.role });
 		}
 		this.#consumeExisting(peer);
 		if (peer.access.can('moderate')) this.moderation.tellLobby(peer);
+		this.audience.tellHands(peer);
+	}
+
+	/** The audience for a host to choose from: raised hands first, then by arrival; at most `limit`. */
+	audienceList(limit: number): { count: number; audience: (PeerInfo & { handRaised: boolean })[] } {
+		const raised = new Set(this.audience.hands().map((hand) => hand.peerId));
+		const members = this.joinedPeers().filter(Audience.includes);
+		members.sort((a, b) => Number(raised.has(b.id)) - Number(raised.has(a.id)));
+		return { count: members.length, audience: members.slice(0, limit).map((peer) => ({ ...peer.info(), handRaised: raised.has(peer.id) })) };
 	}
 
 	/** Joined peers that may moderate. */
@@ -252,17 +275,14 @@ export class Room extends EventEmitter<RoomEvents> {
 		for (const peer of this.peers.values()) peer.notify(method, data);
 	}
 
-	/**
-	 * Whether `observer` is told about `peer`: everyone is, with
-	 * `seeParticipants`; without it, only those who may publish (a stream's
-	 * audience sees the stage, not each other).
-	 */
-	static #sees(observer: Peer, peer: Peer): boolean {
-		return observer.access.can('seeParticipants') || peer.access.canPublish();
+	/** Whether a peer is announced (newPeer, peerClosed, its changes): those who may publish are; the audience is counted instead. */
+	static #visible(peer: Peer): boolean {
+		return !Audience.includes(peer);
 	}
 
 	#announce(peer: Peer): void {
-		for (const other of this.joinedPeers()) if (other !== peer && Room.#sees(other, peer)) other.notify('newPeer', peer.info());
+		if (!Room.#visible(peer)) return;
+		for (const other of this.joinedPeers()) if (other !== peer) other.notify('newPeer', peer.info());
 	}
 
 	attachTransport(peer: Peer, transport: PeerTransport): void {
@@ -290,7 +310,9 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.#speakers?.remove(producer.id);
 		});
 		if (producer.kind === 'audio') void this.#detectSpeaker(peer, producer);
-		for (const other of this.joinedPeers()) if (other !== peer) void this.#offers.consume(other, peer, producer);
+		inBatches(this.joinedPeers(), (other) => {
+			if (other !== peer) void this.#offers.consume(other, peer, producer);
+		});
 		peer.logger.info({ event: 'producer-created', producerId: producer.id, kind: producer.kind, type: producer.type, appData: options.appData }, 'producer created');
 		return producer;
 	}
@@ -309,7 +331,9 @@ export class Room extends EventEmitter<RoomEvents> {
 		});
 		peer.addDataProducer(dataProducer);
 		dataProducer.observer.once('close', () => this.#routers.forgetProducer(dataProducer.id));
-		for (const other of this.joinedPeers()) if (other !== peer) void this.#offers.consumeData(other, peer, dataProducer);
+		inBatches(this.joinedPeers(), (other) => {
+			if (other !== peer) void this.#offers.consumeData(other, peer, dataProducer);
+		});
 		return dataProducer;
 	}
 
@@ -344,6 +368,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#closed = true;
 		this.#cancelEmptyTimer();
 		this.moderation.close();
+		this.audience.close();
 		for (const peer of [...this.peers.values()]) {
 			if (reason) peer.notify('reconnectRequired', { reason });
 			peer.close();

@@ -190,4 +190,10 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 		return done;
 	},
 	getLobby: ({ room }) => ({ waiting: room.moderation.waiting() }),
+	getAudience: ({ room }) => room.audienceList(500),
+	raiseHand: ({ room, peer }, { raised }) => {
+		requireJoined(peer, 'raise your hand');
+		room.audience.raiseHand(peer, raised);
+		return done;
+	},
 };

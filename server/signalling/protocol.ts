@@ -180,7 +180,12 @@ export type JoinResponse = {
 	locked: boolean;
 	/** The peer waits in the lobby; `admitted` or `sessionEnded` follows. */
 	lobby: boolean;
+	/** How many joined peers may not publish (a stream's audience); `audienceChanged` follows changes. */
+	audience: number;
 };
+
+/** A hand raised in the audience (or by anyone), as those with `seeParticipants` see it. */
+export type RaisedHand = { peerId: PeerId; displayName: string; since: number };
 
 export type PeerIdData = { peerId: PeerId };
 
@@ -238,6 +243,12 @@ export type RequestsFromPeer = {
 	endMeeting: { data: Record<string, never> | undefined; response: Record<string, never> };
 	/** Who waits in the lobby (also pushed to hosts as `lobbyChanged`). */
 	getLobby: { data: Record<string, never> | undefined; response: { waiting: LobbyEntry[] } };
+	/** The audience, one by one (up to 500, with raised hands first): what a host chooses from to bring someone on stage. */
+	getAudience: { data: Record<string, never> | undefined; response: { count: number; audience: (PeerInfo & { handRaised: boolean })[] } };
+
+	// Streams: any joined peer.
+	/** Raises or lowers this peer's hand; those with `seeParticipants` get `handsChanged`. */
+	raiseHand: { data: { raised: boolean }; response: Record<string, never> };
 } & {
 	[M in keyof NotificationsFromPeer]: { data: NotificationsFromPeer[M]; response: Record<string, never> };
 };
@@ -329,6 +340,10 @@ export type NotificationsFromServer = {
 	lobbyChanged: { waiting: LobbyEntry[] };
 	/** Ours, to a peer that waited in the lobby: it is in, with this role; the others follow as for `join`. */
 	admitted: JoinResponse;
+	/** Ours: how many joined peers may not publish (the audience), at most 4 times a second. */
+	audienceChanged: { count: number };
+	/** Ours, to peers with `seeParticipants`: the raised hands now, oldest first (at most 4 times a second). */
+	handsChanged: { raised: RaisedHand[] };
 };
 
 export type NotificationMethod = keyof NotificationsFromServer;

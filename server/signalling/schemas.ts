@@ -204,6 +204,8 @@ export function requestSchemas({ maxDisplayNameLength }: { maxDisplayNameLength:
 		setPeerRole: z.object({ peerId: idSchema, role: z.enum(assignableRoles) }),
 		endMeeting: emptyData,
 		getLobby: emptyData,
+		getAudience: emptyData,
+		raiseHand: z.object({ raised: z.boolean() }),
 	};
 }
 

@@ -148,16 +148,31 @@ describe('roles and permissions', () => {
 		quiet.peer.close();
 	});
 
-	it('tell viewers about those who may publish, not about each other', async () => {
+	it('count the audience instead of announcing it, and announce the stage to everyone', async () => {
 		const host = await joinRoom(server, 'audience', 'host', { role: 'host' });
 		const v1 = await joinRoom(server, 'audience', 'v1', { role: 'viewer' });
 		const v2 = await joinRoom(server, 'audience', 'v2', { role: 'viewer' });
 		expect(v2.peers.map((p) => p.id)).toEqual(['host']);
-		await host.peer.waitForNotification('newPeer', (p) => p.id === 'v2');
+		expect(v2.joined.audience).toBeGreaterThanOrEqual(1);
+		await host.peer.waitForNotification('audienceChanged', (a) => a.count === 2);
+		await v1.peer.waitForNotification('audienceChanged', (a) => a.count === 2);
+		expect(host.peer.received('newPeer').map((p) => p.id)).toEqual([]);
 		expect(v1.peer.received('newPeer').map((p) => p.id)).toEqual([]);
+		// Batched: a burst of joins is one or two updates, not one per viewer.
+		expect(host.peer.received('audienceChanged').length).toBeLessThanOrEqual(2);
+
+		await v1.peer.request('raiseHand', { raised: true });
+		const hands = await host.peer.waitForNotification('handsChanged', (h) => h.raised.length === 1);
+		expect(hands.raised[0]).toMatchObject({ peerId: 'v1', displayName: 'Peer v1' });
+		expect(v2.peer.received('handsChanged')).toEqual([]);
+		const listed = await host.peer.request('getAudience', {});
+		expect(listed).toMatchObject({ count: 2, audience: [expect.objectContaining({ id: 'v1', handRaised: true }), expect.objectContaining({ id: 'v2', handRaised: false })] });
+		expect((await v2.peer.requestError('getAudience', {})).code).toBe(403);
+		v2.peer.close();
+		await host.peer.waitForNotification('audienceChanged', (a) => a.count === 1);
+		expect(host.peer.received('peerClosed')).toEqual([]);
 		host.peer.close();
 		v1.peer.close();
-		v2.peer.close();
 	});
 });
 
@@ -283,14 +298,19 @@ describe('moderation', () => {
 	it('promotes a viewer to presenter and back, closing what it may no longer send', async () => {
 		const host = await joinRoom(server, 'stage', 'host', { role: 'host' });
 		const viewer = await joinRoom(server, 'stage', 'fan', { role: 'viewer' });
+		await viewer.peer.request('raiseHand', { raised: true });
+		await host.peer.waitForNotification('handsChanged', (h) => h.raised.some((r) => r.peerId === 'fan'));
 		await host.peer.request('setPeerRole', { peerId: 'fan', role: 'presenter' });
 		expect(await viewer.peer.waitForNotification('permissionsChanged')).toMatchObject({ role: 'presenter', by: 'host' });
-		await host.peer.waitForNotification('peerRoleChanged', (r) => r.peerId === 'fan' && r.role === 'presenter');
+		// From the audience to the stage: announced, counted no more, its hand down.
+		await host.peer.waitForNotification('newPeer', (p) => p.id === 'fan' && p.role === 'presenter');
+		await host.peer.waitForNotification('handsChanged', (h) => h.raised.length === 0);
 		const mic = await viewer.peer.request('produce', { transportId: viewer.send.id, kind: 'audio', rtpParameters: withMid(chromium.opus, 0), appData: { source: 'mic' } });
 		await waitFor('host offered the new presenter\'s mic', () => host.peer.serverRequestsOf('newConsumer').find((o) => o.producerId === mic.id));
 		await host.peer.request('setPeerRole', { peerId: 'fan', role: 'viewer' });
 		await waitFor('the demoted viewer\'s producer closed', () => server.rooms.get('stage')?.peers.get('fan')?.producers.size === 0);
 		await viewer.peer.waitForNotification('permissionsChanged', (p) => p.role === 'viewer');
+		await host.peer.waitForNotification('peerClosed', (p) => p.peerId === 'fan');
 		host.peer.close();
 		viewer.peer.close();
 	});

@@ -43,6 +43,8 @@ export const methodShapes: { [M in RequestMethod]: MethodShape<M> } = {
 	setPeerRole: { sample: { peerId: 'host', role: 'viewer' }, required: ['peerId', 'role'] },
 	endMeeting: { sample: {}, required: [] },
 	getLobby: { sample: {}, required: [] },
+	getAudience: { sample: {}, required: [] },
+	raiseHand: { sample: { raised: true }, required: ['raised'] },
 	closeProducer: { sample: { producerId: id }, required: ['producerId'] },
 	pauseProducer: { sample: { producerId: id }, required: ['producerId'] },
 	resumeProducer: { sample: { producerId: id }, required: ['producerId'] },

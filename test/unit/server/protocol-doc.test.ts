@@ -20,7 +20,7 @@ const requestsFromPeer: Exhaustive<Exclude<RequestMethod, keyof NotificationsFro
 	produce: true, produceData: true, getTransportStats: true, getProducerStats: true, getConsumerStats: true,
 	getDataProducerStats: true, getDataConsumerStats: true,
 	mutePeer: true, allowUnmute: true, stopPeerMedia: true, removePeer: true, lockRoom: true, admitPeer: true, denyPeer: true,
-	setPeerRole: true, endMeeting: true, getLobby: true,
+	setPeerRole: true, endMeeting: true, getLobby: true, getAudience: true, raiseHand: true,
 };
 const requestsFromServer: Exhaustive<keyof RequestsFromServer> = { newConsumer: true, newDataConsumer: true };
 const notificationsFromServer: Exhaustive<NotificationMethod> = {
@@ -28,6 +28,7 @@ const notificationsFromServer: Exhaustive<NotificationMethod> = {
 	consumerPaused: true, consumerResumed: true, consumerLayersChanged: true, consumerClosed: true, dataConsumerClosed: true,
 	activeSpeaker: true, speakingPeers: true, reconnectRequired: true, sessionReplaced: true,
 	sessionEnded: true, permissionsChanged: true, moderated: true, peerRoleChanged: true, roomLocked: true, lobbyChanged: true, admitted: true,
+	audienceChanged: true, handsChanged: true,
 };
 
 const page = readFileSync(join(projectRoot(), 'PROTOCOL.md'), 'utf8');

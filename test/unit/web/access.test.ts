@@ -17,7 +17,7 @@ import { mediaSources } from '../../../web/src/lib/sources.js';
 
 const participant: Permission[] = [...rolePermissions.participant];
 const joinedAs = (role: 'participant' | 'host' | 'viewer'): AccessState =>
-	accessFromJoin({ peers: [], role, permissions: [...rolePermissions[role]], locked: false, lobby: false });
+	accessFromJoin({ peers: [], role, permissions: [...rolePermissions[role]], locked: false, lobby: false, audience: 0 });
 const moderatedEvent = (action: NotificationsFromServer['moderated']['action'], source: NotificationsFromServer['moderated']['source'] = 'mic') => ({
 	action,
 	source,
@@ -83,7 +83,7 @@ describe('own access', () => {
 	});
 
 	it('a rejoin starts from the server’s answer, not muted', () => {
-		expect(accessFromJoin({ peers: [], role: 'guest', permissions: [], locked: true, lobby: true })).toEqual({
+		expect(accessFromJoin({ peers: [], role: 'guest', permissions: [], locked: true, lobby: true, audience: 0 })).toEqual({
 			role: 'guest',
 			permissions: [],
 			locked: true,
