@@ -135,6 +135,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.peers.set(id, peer);
 		this.#cancelEmptyTimer();
 		this.#announce(peer);
+		if (Audience.includes(peer)) this.audience.changed();
 		peer.logger.info({ event: 'broadcaster-created' }, 'broadcaster created');
 		return peer;
 	}
