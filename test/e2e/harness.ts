@@ -75,12 +75,16 @@ export type Participant = {
 	log: string[];
 };
 
-export async function openParticipant(browser: Browser, url: string, name: string): Promise<Participant> {
+/** `viewport`: another window size (a phone); `initScript`: runs in the page before its own scripts (e.g. to count device requests). */
+export type ParticipantOptions = { viewport?: { width: number; height: number }; initScript?: () => void };
+
+export async function openParticipant(browser: Browser, url: string, name: string, options: ParticipantOptions = {}): Promise<Participant> {
 	const context = await browser.newContext({
 		ignoreHTTPSErrors: true,
-		viewport: { width: 1280, height: 720 },
+		viewport: options.viewport ?? { width: 1280, height: 720 },
 		permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
 	});
+	if (options.initScript) await context.addInitScript(options.initScript);
 	const page = await context.newPage();
 	const log: string[] = [];
 	page.on('console', (message) => {
@@ -95,8 +99,12 @@ export function deepLink(server: SfuServer, roomId: string, displayName: string,
 	return `${server.url}/?${new URLSearchParams({ roomId, displayName, autojoin: '1', ...extra })}`;
 }
 
+/** Joined: the meeting page, or (for the audience of a stream) the player page. */
 export async function waitJoined(participant: Participant): Promise<void> {
-	await participant.page.locator('[data-testid="meeting-room"][data-session="joined"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+	await participant.page
+		.locator('[data-testid="meeting-room"][data-session="joined"], [data-testid="player-page"][data-session="joined"]')
+		.first()
+		.waitFor({ timeout: SIGNAL_TIMEOUT_MS });
 }
 
 export function tileOf(page: Page, displayName: string) {

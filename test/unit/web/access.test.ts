@@ -6,13 +6,17 @@ import {
 	keepsPublishing,
 	moderated,
 	moderationNotice,
+	onStage,
 	permissionsChanged,
 	provisionalAccess,
 	roleLabel,
 	sourcePermission,
+	stageEntrance,
 	type AccessState,
 } from '../../../web/src/lib/access.js';
-import { assignableRoles, isAssignableRole, lobbyOrder, waitedFor } from '../../../web/src/lib/moderation.js';
+import { assignableRoles, handsOrder, hostActions, isAssignableRole, lobbyOrder, waitedFor } from '../../../web/src/lib/moderation.js';
+import type { ModerationChannel } from '../../../web/src/lib/moderation.js';
+import type { RequestData, RequestMethod } from '../../../server/signalling/protocol.js';
 import { mediaSources } from '../../../web/src/lib/sources.js';
 
 const participant: Permission[] = [...rolePermissions.participant];
@@ -122,5 +126,64 @@ describe('host actions', () => {
 		expect(waitedFor(0, 5 * 60_000)).toBe('5 min');
 		expect(waitedFor(0, 95 * 60_000)).toBe('1 h 35 min');
 		expect(waitedFor(10_000, 0)).toBe('just now');
+	});
+});
+
+describe('stage and audience', () => {
+	const asRole = (role: (typeof allRoles)[number]): AccessState =>
+		accessFromJoin({ peers: [], role, permissions: [...rolePermissions[role]], locked: false, lobby: false, audience: 0 });
+
+	it('the page is a player exactly for the roles the server counts in the audience (those that may not publish)', () => {
+		const mayPublish = (role: (typeof allRoles)[number]) => rolePermissions[role].some((p) => ['publishAudio', 'publishVideo', 'publishScreen', 'publishData'].includes(p));
+		for (const role of allRoles) expect(onStage(asRole(role)), role).toBe(mayPublish(role));
+		expect(onStage(provisionalAccess('viewer'))).toBe(false);
+	});
+
+	it('a participant muted by the host (no publishAudio) stays on stage', () => {
+		const { state } = permissionsChanged(asRole('participant'), { role: 'participant', permissions: participant.filter((p) => p !== 'publishAudio') }, ['mic', 'webcam']);
+		expect(state.mutedByHost).toBe(true);
+		expect(onStage(state)).toBe(true);
+	});
+
+	it('brought on stage from the audience: camera and microphone are opened and published; no other change opens a device', () => {
+		const viewer = asRole('viewer');
+		const promoted = permissionsChanged(viewer, { role: 'presenter', permissions: [...rolePermissions.presenter] }, []).state;
+		expect(stageEntrance(viewer, promoted)).toEqual(['webcam', 'mic']);
+		// Back to the audience: what was published is withdrawn, nothing opened.
+		const demoted = permissionsChanged(promoted, { role: 'viewer', permissions: [...rolePermissions.viewer] }, ['webcam', 'mic']);
+		expect(demoted.withdraw).toEqual(['webcam', 'mic']);
+		expect(stageEntrance(promoted, demoted.state)).toEqual([]);
+		expect(stageEntrance(asRole('participant'), asRole('host'))).toEqual([]);
+		// The join itself (from the token's guess to the server's answer) publishes what the join screen chose, not this.
+		expect(stageEntrance(provisionalAccess('viewer'), asRole('presenter'))).toEqual([]);
+		// A grant of video only opens the camera only.
+		const videoOnly = permissionsChanged(viewer, { role: 'presenter', permissions: ['publishVideo', 'subscribe'] }, []).state;
+		expect(stageEntrance(viewer, videoOnly)).toEqual(['webcam']);
+	});
+
+	it('a host brings someone on stage as a presenter, and back to the audience as a viewer; browsing asks getAudience', async () => {
+		const sent: { method: RequestMethod; data: unknown }[] = [];
+		const channel = (async (method: RequestMethod, data: RequestData<RequestMethod>) => {
+			sent.push({ method, data });
+			return {};
+		}) as ModerationChannel;
+		const actions = hostActions(channel);
+		await actions.inviteToStage('vic');
+		await actions.moveToAudience('vic');
+		await actions.audience();
+		expect(sent).toEqual([
+			{ method: 'setPeerRole', data: { peerId: 'vic', role: 'presenter' } },
+			{ method: 'setPeerRole', data: { peerId: 'vic', role: 'viewer' } },
+			{ method: 'getAudience', data: {} },
+		]);
+	});
+
+	it('lists raised hands longest-raised first', () => {
+		const raised = [
+			{ peerId: 'b', displayName: 'B', since: 2000 },
+			{ peerId: 'a', displayName: 'A', since: 1000 },
+		];
+		expect(handsOrder(raised).map((h) => h.peerId)).toEqual(['a', 'b']);
+		expect(raised.map((h) => h.peerId)).toEqual(['b', 'a']);
 	});
 });

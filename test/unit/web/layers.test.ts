@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
 	chooseSpatialLayer,
+	fixedSpatialLayer,
 	layerHeight,
 	planAll,
 	planCommands,
 	planConsumer,
 	Priority,
+	qualityChoices,
 	type ConsumerPlan,
 	type TileReport,
 } from '../../../web/src/lib/layers.js';
@@ -161,5 +163,39 @@ describe('planAll', () => {
 		const reports = [tile({ consumerId: 'a', height: 400 }), tile({ consumerId: 'b', height: 100 })];
 		const first = planAll(reports, new Map());
 		expect(planAll(reports, first.plans).commands).toEqual([]);
+	});
+});
+
+describe('a viewer’s fixed quality', () => {
+	const fixed = (choice: (typeof qualityChoices)[number]) => fixedSpatialLayer(choice);
+
+	it('auto follows the tile; low, medium and high fix the spatial layer whatever the tile’s size', () => {
+		expect(qualityChoices).toEqual(['auto', 'low', 'medium', 'high']);
+		expect(fixed('auto')).toBeUndefined();
+		// A small tile would get layer 0 on auto; a fixed high gets the top layer.
+		expect(planConsumer(tile({ height: 150, width: 266 }), undefined).spatialLayer).toBe(0);
+		expect(planConsumer(tile({ height: 150, width: 266, fixedSpatialLayer: fixed('high') }), undefined).spatialLayer).toBe(2);
+		// A large tile would get the top layer on auto; a fixed low gets layer 0.
+		expect(planConsumer(tile({ height: 1080, width: 1920 }), undefined).spatialLayer).toBe(2);
+		expect(planConsumer(tile({ height: 1080, width: 1920, fixedSpatialLayer: fixed('low') }), undefined).spatialLayer).toBe(0);
+		expect(planConsumer(tile({ fixedSpatialLayer: fixed('medium') }), undefined).spatialLayer).toBe(1);
+	});
+
+	it('is clamped to the layers the consumer offers', () => {
+		expect(planConsumer(tile({ spatialLayers: 2, fixedSpatialLayer: fixed('high') }), undefined).spatialLayer).toBe(1);
+		expect(planConsumer(tile({ spatialLayers: 1, fixedSpatialLayer: fixed('high') }), undefined).spatialLayer).toBe(0);
+	});
+
+	it('still pauses what cannot be seen, and keeps the full frame rate even for a small tile', () => {
+		expect(planConsumer(tile({ visible: false, fixedSpatialLayer: 2 }), undefined).paused).toBe(true);
+		expect(planConsumer(tile({ height: 90, width: 160, fixedSpatialLayer: 0 }), undefined).temporalLayer).toBe(2);
+	});
+
+	it('switching from auto to a fixed layer sends one setConsumerPreferredLayers, and back again', () => {
+		const auto = planAll([tile({ height: 1080, width: 1920 })], new Map());
+		const low = planAll([tile({ height: 1080, width: 1920, fixedSpatialLayer: 0 })], auto.plans);
+		expect(low.commands).toEqual([{ method: 'setConsumerPreferredLayers', data: { consumerId: 'c1', spatialLayer: 0, temporalLayer: 2 } }]);
+		const back = planAll([tile({ height: 1080, width: 1920 })], low.plans);
+		expect(back.commands).toEqual([{ method: 'setConsumerPreferredLayers', data: { consumerId: 'c1', spatialLayer: 2, temporalLayer: 2 } }]);
 	});
 });

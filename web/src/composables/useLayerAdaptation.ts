@@ -2,9 +2,9 @@
  * Feeds the layer policy (lib/layers.ts): remote video tiles report their
  * size and visibility here; changes are coalesced, planned, and sent.
  */
-import { onScopeDispose, watch } from 'vue';
-import { planAll } from '../lib/layers.js';
-import type { ConsumerPlan, TileReport } from '../lib/layers.js';
+import { onScopeDispose, ref, watch } from 'vue';
+import { fixedSpatialLayer, planAll } from '../lib/layers.js';
+import type { ConsumerPlan, QualityChoice, TileReport } from '../lib/layers.js';
 import type { Room } from './useRoom.js';
 
 export type TileGeometry = {
@@ -21,6 +21,8 @@ export function useLayerAdaptation(room: Room) {
 	const geometry = new Map<string, TileGeometry>();
 	let plans = new Map<string, ConsumerPlan>();
 	let timer: ReturnType<typeof setTimeout> | undefined;
+	/** The viewer's choice of quality for every video; auto adapts to each tile. */
+	const quality = ref<QualityChoice>('auto');
 
 	function schedule(): void {
 		if (timer !== undefined) return;
@@ -47,6 +49,7 @@ export function useLayerAdaptation(room: Room) {
 				spatialLayers: consumer.spatialLayers,
 				temporalLayers: consumer.temporalLayers,
 				topLayerHeight: consumer.topLayerHeight,
+				fixedSpatialLayer: fixedSpatialLayer(quality.value),
 			});
 		}
 		const planned = planAll(reports, plans);
@@ -81,10 +84,11 @@ export function useLayerAdaptation(room: Room) {
 
 	// The active speaker gets a higher priority.
 	watch(room.activeSpeakerId, schedule);
+	watch(quality, schedule);
 
 	onScopeDispose(() => clearTimeout(timer));
 
-	return { report };
+	return { report, quality };
 }
 
 export type LayerAdaptation = ReturnType<typeof useLayerAdaptation>;

@@ -4,8 +4,8 @@
  * (join, mute, share, leave). It drives one RoomClient per join.
  */
 import { computed, markRaw, onScopeDispose, reactive, ref, shallowRef } from 'vue';
-import type { Permission, PeerInfo, PeerId } from '../../../server/signalling/protocol';
-import { can, moderationNotice, provisionalAccess, roleLabel } from '../lib/access.js';
+import type { Permission, PeerInfo, PeerId, RaisedHand } from '../../../server/signalling/protocol';
+import { can, moderationNotice, onStage, provisionalAccess, roleLabel, stageEntrance } from '../lib/access.js';
 import type { AccessState } from '../lib/access.js';
 import { CredentialsError, PageCredentials } from '../lib/credentials.js';
 import type { Credentials } from '../lib/credentials.js';
@@ -87,6 +87,12 @@ export function useRoom(media: Media) {
 	/** The last thing a host did to us, for the page to say. */
 	const hostNotice = ref<string>();
 	const pageCredentials = new PageCredentials();
+	/** How many watch without publishing (a stream's audience); they are not in `peers`. */
+	const audience = ref(0);
+	/** Raised hands, for those who may see them (hosts, presenters, participants). */
+	const hands = ref<RaisedHand[]>([]);
+	/** Our own hand (the server tells nobody in the audience about hands, ours included). */
+	const handRaised = ref(false);
 
 	function showError(error: UserError): void {
 		if (errors.value.some((e) => e.kind === error.kind && e.detail === error.detail)) return;
@@ -105,6 +111,15 @@ export function useRoom(media: Media) {
 		});
 		room.on('peers', (list) => {
 			peers.value = list;
+			// A new session: the server forgot the hands of the one before.
+			handRaised.value = false;
+			hands.value = [];
+		});
+		room.on('audience', (count) => {
+			audience.value = count;
+		});
+		room.on('hands', (raised) => {
+			hands.value = raised;
 		});
 		room.on('peerJoined', (peer) => {
 			peers.value = [...peers.value.filter((p) => p.id !== peer.id), peer];
@@ -169,6 +184,11 @@ export function useRoom(media: Media) {
 			if (session.value.phase === 'joined' && before.confirmed && before.role !== state.role) {
 				hostNotice.value = `The host changed your role to ${roleLabel(state.role)}.`;
 			}
+			// On stage the server lowered our hand; back in the audience it is down too.
+			if (onStage(before) !== onStage(state)) handRaised.value = false;
+			// Hands are told only to those who may see participants; without it, the list would go stale.
+			if (!can(state, 'seeParticipants')) hands.value = [];
+			if (session.value.phase === 'joined') void enterStage(stageEntrance(before, state));
 		});
 		room.on('moderated', (event) => {
 			hostNotice.value = moderationNotice(event);
@@ -189,6 +209,25 @@ export function useRoom(media: Media) {
 		});
 	}
 
+	/** Brought on stage: open the camera and microphone (the first device prompt of a viewer) and publish them. */
+	async function enterStage(sources: readonly MediaSource[]): Promise<void> {
+		if (sources.includes('webcam')) await setCameraOn(true);
+		if (sources.includes('mic')) await setMicrophoneOn(true);
+	}
+
+	async function raiseHand(raised: boolean): Promise<void> {
+		const room = client.value;
+		if (!room) return;
+		const before = handRaised.value;
+		handRaised.value = raised;
+		try {
+			await room.raiseHand(raised);
+		} catch (error) {
+			handRaised.value = before;
+			showError(userError('unexpected', `raising your hand: ${error instanceof Error ? error.message : String(error)}`));
+		}
+	}
+
 	function allowed(permission: Permission): boolean {
 		return can(access.value, permission);
 	}
@@ -207,6 +246,9 @@ export function useRoom(media: Media) {
 		consumers.clear();
 		producers.clear();
 		hostNotice.value = undefined;
+		audience.value = 0;
+		hands.value = [];
+		handRaised.value = false;
 		if (!(await RoomClient.browserSupported())) {
 			session.value = { ...initialSessionState, phase: 'failed', failure: 'unsupported-browser' };
 			showError(userError('unsupported-browser'));
@@ -255,6 +297,9 @@ export function useRoom(media: Media) {
 		consumers.clear();
 		producers.clear();
 		activeSpeakerId.value = null;
+		audience.value = 0;
+		hands.value = [];
+		handRaised.value = false;
 	}
 
 	/** Microphone: the first unmute opens the device; later ones pause/resume the producer. */
@@ -368,6 +413,9 @@ export function useRoom(media: Media) {
 		worstQuality([...producers.values()].filter((p) => !p.paused).map((p) => qualityFromScore(p.score))),
 	);
 
+	/** Whether the page is a meeting (we may publish) or a player (we are in the audience). */
+	const stage = computed(() => onStage(access.value));
+
 	onScopeDispose(leave);
 
 	return {
@@ -380,6 +428,11 @@ export function useRoom(media: Media) {
 		credentials,
 		hostNotice,
 		can: allowed,
+		onStage: stage,
+		audience,
+		hands,
+		handRaised,
+		raiseHand,
 		peers: peerViews,
 		consumers,
 		producers,

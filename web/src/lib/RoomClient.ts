@@ -25,6 +25,7 @@ import type {
 	NotificationsFromServer,
 	PeerId,
 	PeerInfo,
+	RaisedHand,
 	RequestData,
 	ResponseData,
 	Role,
@@ -112,6 +113,10 @@ export type RoomClientEvents = {
 	access: [AccessState];
 	/** Hosts: who waits in the lobby now. */
 	lobbyChanged: [LobbyEntry[]];
+	/** How many joined peers may not publish (a stream's audience): at the join, then as it changes. */
+	audience: [number];
+	/** Peers with `seeParticipants`: the raised hands now, oldest first. */
+	hands: [RaisedHand[]];
 	peerRoleChanged: [PeerId, Role];
 	/** A host acted on our media; what that means for what we publish is done already. */
 	moderated: [NotificationsFromServer['moderated']];
@@ -143,8 +148,16 @@ const SCTP_CAPABILITIES = { numStreams: { OS: 1024, MIS: 1024 } };
 const CHAT_LABEL = 'chat';
 const MAX_CHAT_LENGTH = 2000;
 
-/** Permissions that need a sending transport. */
-const SENDING: readonly Permission[] = ['publishAudio', 'publishVideo', 'publishScreen', 'publishData', 'chat'];
+/**
+ * Permissions that need a sending transport at once. Chat alone does not: a
+ * stream's audience (who may chat but not publish) opens one only when it
+ * first sends a message, so a thousand silent viewers cost the server no
+ * sending transports.
+ */
+const PUBLISHING: readonly Permission[] = ['publishAudio', 'publishVideo', 'publishScreen', 'publishData'];
+
+/** How long a first chat message of the audience waits for its data channel to open. */
+const CHAT_OPEN_TIMEOUT_MS = 10_000;
 
 type ChatWire = { text: string; sentAt: number; displayName: string };
 
@@ -302,6 +315,13 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		}
 	}
 
+	/** Raises or lowers our hand (a viewer asking to come on stage); hosts and participants see it. */
+	async raiseHand(raised: boolean): Promise<void> {
+		const signalling = this.#signalling;
+		if (!signalling || this.#session.phase !== 'joined') throw new Error('not in the room');
+		await signalling.request('raiseHand', { raised });
+	}
+
 	/** A host's request (lib/moderation.ts); refused with 403 by the server without the `moderate` permission. */
 	async moderate<M extends ModerationMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
 		const signalling = this.#signalling;
@@ -311,7 +331,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 
 	async sendChat(text: string): Promise<ChatMessage> {
 		const trimmed = text.trim().slice(0, MAX_CHAT_LENGTH);
-		const producer = this.#chatProducer;
+		const producer = this.#chatProducer ?? (await this.#openChatOnDemand());
 		if (!producer || producer.closed || producer.readyState !== 'open') {
 			throw new Error('chat is not connected');
 		}
@@ -455,6 +475,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		this.#peerNames.clear();
 		for (const peer of response.peers) this.#peerNames.set(peer.id, peer.displayName);
 		this.emit('peers', response.peers);
+		this.emit('audience', response.audience);
 	}
 
 	/**
@@ -468,7 +489,33 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		for (const source of [...this.#publications.keys()]) if (!keepsPublishing(this.#access, source)) this.#withdraw(source);
 		const unproduced = [...this.#publications.keys()].filter((source) => !this.#producers.has(source));
 		// Publishing failures are shown but do not undo the join.
-		await Promise.all([...unproduced.map((source) => this.#produce(source, generation)), can(this.#access, 'chat') ? this.#openChat(generation) : undefined]);
+		const chatNow = can(this.#access, 'chat') && this.#transports.has('send');
+		await Promise.all([...unproduced.map((source) => this.#produce(source, generation)), chatNow ? this.#openChat(generation) : undefined]);
+		// The audience's chat opens on its first message: until then the page may offer to send.
+		if (can(this.#access, 'chat') && !this.#transports.has('send') && generation === this.#generation) this.emit('chatReady', true);
+	}
+
+	/** The first message of a peer without a sending transport: open it, and the chat, now. */
+	async #openChatOnDemand(): Promise<msc.DataProducer | undefined> {
+		const signalling = this.#signalling;
+		const device = this.#device;
+		const generation = this.#generation;
+		if (!signalling || !device || this.#session.phase !== 'joined' || !can(this.#access, 'chat')) return undefined;
+		await this.#openTransport('send', device, signalling, generation);
+		await this.#openChat(generation);
+		const producer = this.#chatProducer;
+		if (!producer || producer.readyState === 'open') return producer;
+		await new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error('the chat channel did not open')), CHAT_OPEN_TIMEOUT_MS);
+			const done = () => {
+				clearTimeout(timer);
+				resolve();
+			};
+			producer.once('open', done);
+			producer.once('close', done);
+			producer.once('transportclose', done);
+		});
+		return producer;
 	}
 
 	/** Sending to publish or chat, receiving to subscribe: each created once, and set up as soon as it exists. */
@@ -476,7 +523,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 		const device = this.#device;
 		if (!device) return;
 		const wanted: TransportDirection[] = [];
-		if (SENDING.some((permission) => can(this.#access, permission))) wanted.push('send');
+		if (PUBLISHING.some((permission) => can(this.#access, permission))) wanted.push('send');
 		if (can(this.#access, 'subscribe')) wanted.push('recv');
 		await Promise.all(wanted.map((direction) => this.#openTransport(direction, device, signalling, generation)));
 	}
@@ -922,6 +969,8 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			roomLocked: ({ locked }) => this.#setAccess({ ...this.#access, locked }),
 			lobbyChanged: ({ waiting }) => this.emit('lobbyChanged', waiting),
 			admitted: (response) => this.#admitted(response),
+			audienceChanged: ({ count }) => this.emit('audience', count),
+			handsChanged: ({ raised }) => this.emit('hands', raised),
 		};
 	}
 }

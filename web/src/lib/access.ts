@@ -50,6 +50,26 @@ export function mayPublish(access: AccessState, source: MediaSource): boolean {
 	return can(access, sourcePermission[source]);
 }
 
+/**
+ * On the stage: may send a camera, a microphone or a screen (a host's mute
+ * leaves the microphone, paused). Otherwise in the audience: the page is a
+ * player and asks for no device.
+ */
+export function onStage(access: AccessState): boolean {
+	return publishing.some((permission) => can(access, permission)) || access.mutedByHost;
+}
+
+/**
+ * Brought on stage from the audience (a host's `setPeerRole`): the devices to
+ * open and publish now, camera and microphone as the new role allows. Empty
+ * for any other change, and before the server confirmed our access (a join
+ * publishes what the user chose on the join screen).
+ */
+export function stageEntrance(before: AccessState, after: AccessState): MediaSource[] {
+	if (!before.confirmed || !after.confirmed || onStage(before) || !onStage(after)) return [];
+	return (['webcam', 'mic'] as const).filter((source) => mayPublish(after, source));
+}
+
 /** Whether a published source stays: allowed, or the microphone a host muted (paused on the server, not closed). */
 export function keepsPublishing(access: AccessState, source: MediaSource): boolean {
 	return mayPublish(access, source) || (source === 'mic' && access.mutedByHost);

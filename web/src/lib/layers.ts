@@ -23,7 +23,28 @@ export type TileReport = {
 	temporalLayers: number;
 	/** Height of the top spatial layer as its sender declared it (producer appData), else undefined. */
 	topLayerHeight?: number | undefined;
+	/** The viewer chose a quality (not "auto"): this spatial layer (clamped to those offered), whatever the tile's size. */
+	fixedSpatialLayer?: number | undefined;
 };
+
+/** A viewer's choice of quality: auto follows the tile (the policy here); the others fix a spatial layer. */
+export type QualityChoice = 'auto' | 'low' | 'medium' | 'high';
+
+export const qualityChoices: readonly QualityChoice[] = ['auto', 'low', 'medium', 'high'];
+
+/** The spatial layer a fixed choice asks for (undefined: auto); `planConsumer` clamps it to the layers offered. */
+export function fixedSpatialLayer(choice: QualityChoice): number | undefined {
+	switch (choice) {
+		case 'auto':
+			return undefined;
+		case 'low':
+			return 0;
+		case 'medium':
+			return 1;
+		case 'high':
+			return 2;
+	}
+}
 
 /** What the client wants from the server for one consumer. */
 export type ConsumerPlan = {
@@ -98,13 +119,11 @@ export function planConsumer(
 ): ConsumerPlan {
 	const topTemporal = Math.max(tile.temporalLayers, 1) - 1;
 	const thumbnail = tile.height > 0 && tile.height < options.thumbnailHeight;
-	const spatialLayer = chooseSpatialLayer(
-		tile.height,
-		tile.spatialLayers,
-		tile.topLayerHeight ?? options.defaultTopLayerHeight,
-		previous?.spatialLayer,
-		options,
-	);
+	const topSpatial = Math.max(tile.spatialLayers, 1) - 1;
+	const spatialLayer =
+		tile.fixedSpatialLayer !== undefined
+			? Math.min(Math.max(tile.fixedSpatialLayer, 0), topSpatial)
+			: chooseSpatialLayer(tile.height, tile.spatialLayers, tile.topLayerHeight ?? options.defaultTopLayerHeight, previous?.spatialLayer, options);
 	let priority: number;
 	if (tile.role === 'screen') priority = Priority.screen;
 	else if (tile.speaking) priority = Priority.speaker;
@@ -115,7 +134,8 @@ export function planConsumer(
 		// A tile of zero size shows nothing, like one that is off-screen.
 		paused: !tile.visible || tile.width <= 0 || tile.height <= 0,
 		spatialLayer,
-		temporalLayer: thumbnail && tile.role === 'camera' ? Math.max(topTemporal - 1, 0) : topTemporal,
+		// A fixed quality gets its full frame rate too.
+		temporalLayer: thumbnail && tile.role === 'camera' && tile.fixedSpatialLayer === undefined ? Math.max(topTemporal - 1, 0) : topTemporal,
 		priority,
 	};
 }

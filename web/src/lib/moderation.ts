@@ -4,7 +4,7 @@
  * RoomClient's signalling (`RoomClient.moderate`); the server checks the
  * `moderate` permission and answers 403 without it.
  */
-import type { AssignableRole, LobbyEntry, ModeratedSource, PeerId, RequestData, RequestMethod, ResponseData } from '../../../server/signalling/protocol.js';
+import type { AssignableRole, LobbyEntry, ModeratedSource, PeerId, RaisedHand, RequestData, RequestMethod, ResponseData } from '../../../server/signalling/protocol.js';
 
 export const moderationMethods = [
 	'mutePeer',
@@ -17,6 +17,7 @@ export const moderationMethods = [
 	'setPeerRole',
 	'endMeeting',
 	'getLobby',
+	'getAudience',
 ] as const satisfies readonly RequestMethod[];
 
 export type ModerationMethod = (typeof moderationMethods)[number];
@@ -45,12 +46,22 @@ export function hostActions(send: ModerationChannel) {
 		lock: (locked: boolean) => send('lockRoom', { locked }),
 		endMeeting: () => send('endMeeting', {}),
 		lobby: () => send('getLobby', {}),
+		audience: () => send('getAudience', {}),
+		/** Brings someone of the audience on stage: a presenter may publish, and everyone sees it. */
+		inviteToStage: (peerId: PeerId) => send('setPeerRole', { peerId, role: 'presenter' }),
+		/** Back to the audience: its producers close, and the others stop seeing it. */
+		moveToAudience: (peerId: PeerId) => send('setPeerRole', { peerId, role: 'viewer' }),
 	};
 }
 
 /** Longest waiting first, as a host should let them in. */
 export function lobbyOrder(waiting: readonly LobbyEntry[]): LobbyEntry[] {
 	return [...waiting].sort((a, b) => a.waitingSince - b.waitingSince || a.id.localeCompare(b.id));
+}
+
+/** Longest raised first, as a host should bring them on stage. */
+export function handsOrder(raised: readonly RaisedHand[]): RaisedHand[] {
+	return [...raised].sort((a, b) => a.since - b.since || a.peerId.localeCompare(b.peerId));
 }
 
 /** "waiting 2 min" for a lobby entry. */
