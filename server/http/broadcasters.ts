@@ -7,11 +7,13 @@
 import express, { Router, type Request } from 'express';
 import { AddressAllowList } from '../auth/limits.js';
 import type { Authenticator, ServiceCaller } from '../auth/Authenticator.js';
+import { Access } from '../auth/roles.js';
 import type { types as ms } from 'mediasoup';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { Peer, TransportAppData } from '../rooms/Peer.js';
+import { Audience } from '../rooms/Audience.js';
 import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { badRequest, conflict, forbidden, limitReached, notFound } from '../signalling/errors.js';
@@ -139,9 +141,15 @@ export function broadcasterRoutes({ rooms, pool, config, auth }: { rooms: RoomRe
 		if (room.peers.has(body.id)) throw conflict(`a peer or broadcaster "${body.id}" already exists in this room`);
 		const broadcasters = [...room.peers.values()].filter((peer) => peer.kind === 'broadcaster').length;
 		if (broadcasters >= limits.maxBroadcastersPerRoom) throw limitReached(`at most ${limits.maxBroadcastersPerRoom} broadcasters per room (rooms.maxBroadcastersPerRoom)`);
-		const peer = room.addBroadcaster({ id: body.id, displayName: body.displayName, device: body.device ?? { name: 'broadcaster' }, rtpCapabilities: body.rtpCapabilities });
+		const peer = room.addBroadcaster({
+			id: body.id,
+			displayName: body.displayName,
+			device: body.device ?? { name: 'broadcaster' },
+			rtpCapabilities: body.rtpCapabilities,
+			access: new Access(body.role ?? 'service'),
+		});
 		const response: HttpApi['createBroadcaster']['response'] = {
-			peers: room.joinedPeers().filter((other) => other !== peer).map((other) => ({
+			peers: room.joinedPeers().filter((other) => other !== peer && !Audience.includes(other)).map((other) => ({
 				...other.info(),
 				producers: [...other.producers.values()].map((producer) => ({ id: producer.id, kind: producer.kind })),
 			})),

@@ -67,8 +67,15 @@ export class Audience {
 	}
 
 	/** To those who may see the raised hands, when someone joins with that permission. */
-	tellHands(peer: Peer): void {
-		if (this.#hands.size > 0 && peer.access.can('seeParticipants')) peer.notify('handsChanged', { raised: this.hands() });
+	/**
+	 * Tells one peer the raised hands: at its join when there are any, or
+	 * after its access changed (`always`), when a peer that lost
+	 * `seeParticipants` gets an empty list so that its page shows none.
+	 */
+	tellHands(peer: Peer, { always = false } = {}): void {
+		const sees = peer.access.can('seeParticipants');
+		if (sees && (always || this.#hands.size > 0)) peer.notify('handsChanged', { raised: this.hands() });
+		else if (!sees && always) peer.notify('handsChanged', { raised: [] });
 	}
 
 	close(): void {

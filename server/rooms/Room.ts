@@ -255,7 +255,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		}
 		this.#consumeExisting(peer);
 		if (peer.access.can('moderate')) this.moderation.tellLobby(peer);
-		this.audience.tellHands(peer);
+		this.audience.tellHands(peer, { always: true });
 	}
 
 	/** The audience for a host to choose from: raised hands first, then by arrival; at most `limit`. */

@@ -172,7 +172,7 @@ export type ChangeDisplayNameData = { displayName: string };
 
 /** Ours: what a join tells the peer about its own access. */
 export type JoinResponse = {
-	/** Others in the room (only those it may see: all of them with `seeParticipants`, else those who may publish). */
+	/** The stage: the other joined peers who may publish. The audience is counted in `audience` (hosts list it with `getAudience`). */
 	peers: PeerInfo[];
 	role: Role;
 	permissions: Permission[];
@@ -183,6 +183,10 @@ export type JoinResponse = {
 	/** How many joined peers may not publish (a stream's audience); `audienceChanged` follows changes. */
 	audience: number;
 };
+
+/** Roles a broadcaster may be created with over the HTTP API. */
+export const BROADCASTER_ROLES = ['service', 'viewer'] as const satisfies readonly Role[];
+export type BroadcasterRole = (typeof BROADCASTER_ROLES)[number];
 
 /** A hand raised in the audience (or by anyone), as those with `seeParticipants` see it. */
 export type RaisedHand = { peerId: PeerId; displayName: string; since: number };
@@ -409,7 +413,20 @@ export type HttpApi = {
 	getRoom: { response: ms.RtpCapabilities };
 	/** POST /api/rooms/:roomId/broadcasters */
 	createBroadcaster: {
-		body: { id: PeerId; displayName: string; device?: PeerDevice; rtpCapabilities?: ms.RtpCapabilities };
+		body: {
+			id: PeerId;
+			displayName: string;
+			device?: PeerDevice;
+			rtpCapabilities?: ms.RtpCapabilities;
+			/**
+			 * `service` (default): publishes and subscribes, announced to the room
+			 * with `newPeer`. `viewer`: only subscribes (a recorder, an RTP player,
+			 * a load generator's audience member), counted in the audience and
+			 * never announced.
+			 */
+			role?: BroadcasterRole;
+		};
+		/** The stage: the others who may publish, with their producers (the audience has none). */
 		response: { peers: (PeerInfo & { producers: { id: string; kind: ms.MediaKind }[] })[] };
 	};
 	/** DELETE /api/rooms/:roomId/broadcasters/:broadcasterId */

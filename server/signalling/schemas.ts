@@ -11,7 +11,7 @@
 import type { types as ms } from 'mediasoup';
 import { z } from 'zod';
 import { assignableRoles } from '../auth/roles.js';
-import type { ClientAppData, HttpApi, NotificationsFromPeer, PeerDevice, RequestData, RequestMethod } from './protocol.js';
+import { BROADCASTER_ROLES, type ClientAppData, type HttpApi, type NotificationsFromPeer, type PeerDevice, type RequestData, type RequestMethod } from './protocol.js';
 
 const id = z.string().min(1).max(128);
 const uint8 = z.number().int().min(0).max(255);
@@ -226,6 +226,7 @@ export function httpSchemas({ maxDisplayNameLength }: { maxDisplayNameLength: nu
 			displayName: displayNameSchema(maxDisplayNameLength),
 			device: deviceSchema.optional(),
 			rtpCapabilities: rtpCapabilitiesSchema.optional(),
+			role: z.enum(BROADCASTER_ROLES).optional(),
 		}),
 		createPlainTransport: z.object({
 			type: z.literal('plain').optional(),
