@@ -78,4 +78,12 @@ describe.skipIf(!k6Available)('k6 signalling scenarios against the real server (
 		expect(summary.metrics['join_ready_time{room_size:4-7}']?.values.count).toBe(4);
 		expect(summary.metrics['join_ready_time{room_size:0-3}']?.values.count).toBe(4);
 	});
+
+	it('a stream\'s audience: viewers with viewer tokens join at a constant rate, counted and never announced', async () => {
+		const summary = await run('stream-audience', { VIEWERS: '6', RATE: '3', HOLD_S: '1' });
+		expect(summary.metrics.join_joined_time?.values.count).toBe(6);
+		expect(summary.metrics.viewer_new_peer_notifications?.values.count ?? 0).toBe(0);
+		expect(summary.metrics.viewer_audience_notifications?.values.count).toBeGreaterThan(0);
+		expect(summary.metrics.join_failures?.values.count ?? 0).toBe(0);
+	});
 });

@@ -61,6 +61,8 @@ export type ProtooPeerOptions = {
 	baseUrl: string;
 	roomId: string;
 	peerId: string;
+	/** A join token (`token` in the URL, e.g. a viewer's from POST /api/token); the peer id is then the token's identity. */
+	token?: string;
 	requestTimeoutMs?: number;
 	/** Extra metric tags (e.g. the scenario). */
 	tags?: Record<string, string>;
@@ -82,7 +84,8 @@ export class ProtooPeer {
 	constructor(options: ProtooPeerOptions) {
 		this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
 		this.tags = options.tags ?? {};
-		const url = `${options.baseUrl}/?roomId=${encodeURIComponent(options.roomId)}&peerId=${encodeURIComponent(options.peerId)}`;
+		const credential = options.token ? `token=${encodeURIComponent(options.token)}` : `peerId=${encodeURIComponent(options.peerId)}`;
+		const url = `${options.baseUrl}/?roomId=${encodeURIComponent(options.roomId)}&${credential}`;
 		this.connectStartedAt = Date.now();
 		this.ws = new WebSocket(url, 'protoo', { tags: this.tags });
 		this.opened = new Promise<void>((resolve, reject) => {

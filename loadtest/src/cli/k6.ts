@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { ServerProcess } from '../capacity/ServerProcess.js';
 import { projectRoot } from './root.js';
 
-const SCENARIOS = ['join-churn', 'many-rooms', 'big-room'] as const;
+const SCENARIOS = ['join-churn', 'many-rooms', 'big-room', 'stream-audience'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function k6Version(): string | undefined {

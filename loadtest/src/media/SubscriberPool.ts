@@ -17,6 +17,7 @@ import { receiverReport, type ReportBlock } from '../rtp/rtcp.js';
 import { randomSsrc } from '../rtp/rtp.js';
 import { SrtpSession, randomSrtpParameters, tagBytes, type SrtpCryptoSuite } from '../rtp/srtp.js';
 import type { HttpApiClient } from '../signalling/HttpApiClient.js';
+import type { BroadcasterRole } from '../../../server/signalling/protocol.js';
 import { RtpReceiveStats } from '../stats/RtpReceiveStats.js';
 import { bindSocket } from './Publisher.js';
 import { subscriberRtpCapabilities } from './profile.js';
@@ -58,6 +59,12 @@ export type SubscriberPoolOptions = {
 	/** Decrypt and authenticate every n-th packet (0 = never): proves the SRTP is real, costs CPU. */
 	verifyEvery?: number;
 	receiverReportIntervalMs?: number;
+	/**
+	 * The role of the broadcasters it creates: `service` (default; a meeting's
+	 * PlainTransport subscriber, announced to the room) or `viewer` (a stream's
+	 * audience member: counted, never announced).
+	 */
+	role?: BroadcasterRole;
 };
 
 /** Unique per (server transport port, consumer SSRC); fits in a double exactly. */
@@ -75,6 +82,7 @@ export class SubscriberPool {
 	private readonly streamsByKey = new Map<number, ReceivedStream>();
 	private readonly sockets: Socket[] = [];
 	private readonly api: HttpApiClient;
+	private readonly role: BroadcasterRole | undefined;
 	private readonly suite: SrtpCryptoSuite;
 	private readonly tagLength: number;
 	private readonly verifyEvery: number;
@@ -88,6 +96,7 @@ export class SubscriberPool {
 		this.suite = options.cryptoSuite ?? 'AES_CM_128_HMAC_SHA1_80';
 		this.tagLength = tagBytes(this.suite);
 		this.verifyEvery = options.verifyEvery ?? 0;
+		this.role = options.role;
 		this.sockets = sockets;
 		for (const socket of sockets) socket.on('message', (message, remote) => this.onPacket(message, remote.port));
 		const interval = options.receiverReportIntervalMs ?? 1000;
@@ -133,7 +142,7 @@ export class SubscriberPool {
 		const measured = options.measured ?? true;
 		const socket = this.sockets[this.subscribers.length % this.sockets.length]!;
 		if (!options.existingBroadcaster) {
-			await this.api.createBroadcaster(roomId, { id, displayName: id, device: { name: 'loadtest-subscriber' }, rtpCapabilities: subscriberRtpCapabilities() });
+			await this.api.createBroadcaster(roomId, { id, displayName: id, device: { name: 'loadtest-subscriber' }, rtpCapabilities: subscriberRtpCapabilities(), ...(this.role ? { role: this.role } : {}) });
 		}
 		const transport = await this.api.createPlainTransport(roomId, id, { comedia: false, rtcpMux: true, enableSrtp: true, srtpCryptoSuite: this.suite });
 		if (!transport.srtpParameters) throw new Error(`transport of subscriber ${id} was created with enableSrtp but returned no srtpParameters`);

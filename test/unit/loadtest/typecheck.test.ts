@@ -28,7 +28,7 @@ describe('load-test sources type-check', () => {
 
 	it('every k6 scenario is in the k6 project and exports options, a default function and handleSummary', () => {
 		const scenarios = readdirSync(join(root, 'loadtest', 'k6')).filter((file) => file.endsWith('.ts'));
-		expect(scenarios.sort()).toEqual(['big-room.ts', 'join-churn.ts', 'many-rooms.ts']);
+		expect(scenarios.sort()).toEqual(['big-room.ts', 'join-churn.ts', 'many-rooms.ts', 'stream-audience.ts']);
 		for (const file of scenarios) {
 			const source = readFileSync(join(root, 'loadtest', 'k6', file), 'utf8');
 			expect(source, file).toMatch(/export const options: Options/);
