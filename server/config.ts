@@ -66,11 +66,14 @@ const configSchema = z
 			maxTransportsPerPeer: positiveInt.max(16),
 			maxBroadcastersPerRoom: z.number().int().min(0),
 			emptyRoomGraceMs: z.number().int().min(0).max(3_600_000),
+			resumeGraceMs: z.number().int().min(0).max(600_000),
 		}),
 		signalling: z.strictObject({
 			maxMessageBytes: z.number().int().min(4096).max(16 * 1024 * 1024),
 			maxDisplayNameLength: positiveInt.max(1000),
 			keepaliveIntervalMs: z.number().int().min(1000).max(600_000),
+			keepaliveGraceMs: z.number().int().min(1000).max(600_000),
+			livenessTimeoutMs: z.number().int().min(1000).max(600_000),
 			requestTimeoutMs: z.number().int().min(100).max(120_000),
 		}),
 		auth: z.strictObject({
@@ -102,6 +105,7 @@ const configSchema = z
 			level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 		}),
 		shutdownTimeoutMs: z.number().int().min(100).max(60_000),
+		drainTimeoutMs: z.number().int().min(0).max(86_400_000),
 	})
 	.strict()
 	.superRefine((config, ctx) => {

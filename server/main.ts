@@ -1,7 +1,8 @@
 /**
- * Entry point: configuration → workers → HTTPS/WebSocket → ready. SIGINT or
- * SIGTERM closes everything gracefully and exits 0; a second signal, or a
- * shutdown that overruns shutdownTimeoutMs, exits at once.
+ * Entry point: configuration → workers → HTTPS/WebSocket → ready. SIGTERM
+ * drains (meetings run on until they end or drainTimeoutMs, no new rooms),
+ * SIGINT stops at once; either closes everything gracefully and exits 0. A
+ * second signal, or a close that overruns shutdownTimeoutMs, exits at once.
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
@@ -20,27 +21,33 @@ async function main(): Promise<void> {
 	}
 	const logger = createLogger(config.log.level);
 	let server: SfuServer;
+	// However the server ends up closing (a signal, an admin's drain), closing is bounded in time.
+	const onClosing = () => {
+		setTimeout(() => {
+			logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');
+			process.exit(1);
+		}, config.shutdownTimeoutMs).unref();
+	};
 	try {
-		server = await startServer(config, { logger });
+		server = await startServer(config, { logger, onClosing });
 	} catch (error) {
 		logger.fatal({ event: 'start-failed', err: error }, (error as Error).message);
 		logger.flush();
 		process.exit(1);
 	}
+	void server.closed.then(() => process.exit(0));
 
-	let stopping = false;
+	let signalled = false;
 	const stop = (signal: NodeJS.Signals) => {
-		if (stopping) {
+		if (signalled) {
 			logger.warn({ signal }, 'second signal: exiting now');
 			process.exit(1);
 		}
-		stopping = true;
-		logger.info({ event: 'signal', signal }, 'shutting down');
-		setTimeout(() => {
-			logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');
-			process.exit(1);
-		}, config.shutdownTimeoutMs).unref();
-		void server.close().then(() => process.exit(0));
+		signalled = true;
+		// SIGTERM (a process manager, a rolling restart) drains; SIGINT (Ctrl-C) stops now.
+		const drain = signal === 'SIGTERM' && config.drainTimeoutMs > 0;
+		logger.info({ event: 'signal', signal }, drain ? 'draining, then shutting down' : 'shutting down');
+		void (drain ? server.drain() : server.close());
 	};
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Authenticator } from './auth/Authenticator.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
@@ -28,9 +29,18 @@ export type SfuServer = {
 	readonly wsUrl: string;
 	/** Tells peers, closes rooms and workers, stops listening. Idempotent. */
 	close(): Promise<void>;
+	/**
+	 * Drains (SIGTERM, `POST /api/drain`): no new rooms, `/healthz` says
+	 * `draining`, the meetings run on until they end or `drainTimeoutMs`
+	 * passes; then their peers are told to reconnect elsewhere
+	 * (`reconnectRequired` `server-draining`) and the server closes.
+	 */
+	drain(): Promise<void>;
+	/** Resolves once the server has closed (by `close` or at the end of `drain`). */
+	readonly closed: Promise<void>;
 };
 
-export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<SfuServer> {
+export async function startServer(config: Config, options: { logger?: Logger; onClosing?: () => void } = {}): Promise<SfuServer> {
 	const logger = options.logger ?? createLogger(config.log.level);
 	const startedAt = Date.now();
 	const tls = await loadTls(config.http.tls, logger);
@@ -39,8 +49,10 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 	const rooms = new RoomRegistry(pool, config, logger);
 	const metrics = createMetrics(pool, rooms);
 	let shuttingDown = false;
+	// Bound below, once close/drain exist; the app only calls it on an admin's request.
+	let drainNow = (): Promise<void> => Promise.resolve();
 
-	const app = createApp({ config, pool, rooms, auth, metrics, logger, startedAt, isShuttingDown: () => shuttingDown });
+	const app = createApp({ config, pool, rooms, auth, metrics, logger, startedAt, isShuttingDown: () => shuttingDown, drain: () => void drainNow() });
 	const httpsServer: HttpsServer = createServer({ cert: tls.cert, key: tls.key }, app);
 	const signalling = new SignallingServer(httpsServer, rooms, auth, config, metrics, logger);
 
@@ -65,12 +77,15 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 	);
 
 	let closing: Promise<void> | undefined;
-	const close = () => {
+	let markClosed = () => {};
+	const closed = new Promise<void>((resolve) => (markClosed = resolve));
+	const close = (reason: 'server-shutdown' | 'server-draining' = 'server-shutdown') => {
 		closing ??= (async () => {
 			shuttingDown = true;
-			logger.info({ event: 'server-stopping', rooms: rooms.size, peers: rooms.peerCount() }, 'server stopping');
+			options.onClosing?.();
+			logger.info({ event: 'server-stopping', rooms: rooms.size, peers: rooms.peerCount(), reason }, 'server stopping');
 			signalling.stop();
-			rooms.closeAll('server-shutdown');
+			rooms.closeAll(reason);
 			await new Promise<void>((resolve) => {
 				httpsServer.close(() => resolve());
 				httpsServer.closeAllConnections();
@@ -78,9 +93,26 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 			pool.close();
 			logger.info({ event: 'server-stopped' }, 'server stopped');
 			logger.flush();
+			markClosed();
 		})();
 		return closing;
 	};
 
-	return { config, logger, pool, rooms, auth, port, url: `https://${hostPart}:${port}`, wsUrl: `wss://${hostPart}:${port}`, close };
+	let draining: Promise<void> | undefined;
+	const drain = () => {
+		draining ??= (async () => {
+			if (closing) return closing;
+			rooms.stopCreating();
+			const deadline = Date.now() + config.drainTimeoutMs;
+			logger.info({ event: 'server-draining', rooms: rooms.size, peers: rooms.peerCount(), timeoutMs: config.drainTimeoutMs }, 'draining: no new rooms; the meetings here run on until they end');
+			// Bounded by the deadline; rooms end when their last peer leaves.
+			while (rooms.size > 0 && !closing && Date.now() < deadline) await sleep(Math.min(500, deadline - Date.now()));
+			logger.info({ event: 'server-drained', roomsLeft: rooms.size, peersLeft: rooms.peerCount() }, rooms.size > 0 ? 'drain timeout: telling the remaining peers to reconnect elsewhere' : 'drained: every meeting has ended');
+			return close('server-draining');
+		})();
+		return draining;
+	};
+	drainNow = drain;
+
+	return { config, logger, pool, rooms, auth, port, url: `https://${hostPart}:${port}`, wsUrl: `wss://${hostPart}:${port}`, close: () => close(), drain, closed };
 }

@@ -165,6 +165,9 @@ export const requirements: { [M in RequestMethod]: Requirement<M> } = {
 	getLobby: 'moderate',
 	getAudience: 'moderate',
 	raiseHand: null,
+	leave: null,
+	ping: null,
+	resume: null,
 };
 
 /** The one check every request passes before its handler runs. */

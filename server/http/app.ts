@@ -27,6 +27,8 @@ export type AppContext = {
 	logger: Logger;
 	startedAt: number;
 	isShuttingDown: () => boolean;
+	/** Starts draining the server (an admin's `POST /api/drain`). */
+	drain: () => void;
 };
 
 export function healthReport({ pool, rooms, startedAt, isShuttingDown }: Pick<AppContext, 'pool' | 'rooms' | 'startedAt' | 'isShuttingDown'>): HealthReport {
@@ -36,7 +38,7 @@ export function healthReport({ pool, rooms, startedAt, isShuttingDown }: Pick<Ap
 	});
 	const allAlive = workers.every((worker) => worker.alive);
 	return {
-		status: isShuttingDown() ? 'shutting-down' : allAlive ? 'ok' : 'degraded',
+		status: isShuttingDown() ? 'shutting-down' : rooms.draining ? 'draining' : allAlive ? 'ok' : 'degraded',
 		workers,
 		expectedWorkers: pool.size,
 		rooms: rooms.size,
@@ -83,6 +85,12 @@ export function createApp(context: AppContext): express.Express {
 		const { token, expiresAt } = await context.auth.mintForOpenMode(parsed.data.roomId, role, identity, parsed.data.displayName);
 		const body: HttpApi['openModeToken']['response'] = { token, identity, role, expiresAt };
 		res.json(body);
+	});
+	app.post('/api/drain', rateLimit, (req, res) => {
+		context.auth.admin(req.headers.authorization);
+		context.drain();
+		const body: HttpApi['drain']['response'] = { status: 'draining', rooms: context.rooms.size, peers: context.rooms.peerCount(), drainTimeoutMs: config.drainTimeoutMs };
+		res.status(202).json(body);
 	});
 	const { whip, whep } = whipRoutes(context);
 	app.use('/whip', rateLimit, whip);

@@ -18,7 +18,7 @@ export class ConsumerOffers {
 
 	/** Gives `peer` a consumer of `owner`'s producer, unless it has one or cannot consume. */
 	async consume(peer: Peer, owner: Peer, producer: ms.Producer<ProducerAppData>, attempt = 1): Promise<void> {
-		if (peer.kind !== 'webrtc' || !peer.access.can('subscribe') || peer.consumedProducerIds.has(producer.id)) return;
+		if (peer.kind !== 'webrtc' || !peer.connected || !peer.access.can('subscribe') || peer.consumedProducerIds.has(producer.id)) return;
 		const transport = peer.consumingTransport();
 		if (!transport || !peer.rtpCapabilities || !peer.router || !owner.router) return;
 		peer.consumedProducerIds.add(producer.id);
@@ -89,7 +89,7 @@ export class ConsumerOffers {
 
 	/** Gives `peer` a data consumer of `owner`'s data producer (over SCTP), unless it has one. */
 	async consumeData(peer: Peer, owner: Peer, dataProducer: ms.DataProducer<ProducerAppData>, attempt = 1): Promise<void> {
-		if (peer.kind !== 'webrtc' || !peer.access.can('subscribe') || !peer.sctpCapabilities || peer.consumedDataProducerIds.has(dataProducer.id)) return;
+		if (peer.kind !== 'webrtc' || !peer.connected || !peer.access.can('subscribe') || !peer.sctpCapabilities || peer.consumedDataProducerIds.has(dataProducer.id)) return;
 		const transport = peer.consumingTransport();
 		if (!transport?.sctpParameters || !peer.router || !owner.router) return;
 		peer.consumedDataProducerIds.add(dataProducer.id);

@@ -56,13 +56,18 @@ export class Peer {
 	readonly consumedProducerIds = new Set<string>();
 	readonly consumedDataProducerIds = new Set<string>();
 
-	readonly #channel: ProtooPeer | undefined;
+	#channel: ProtooPeer | undefined;
+	/** The secret a new connection shows to take this session over after a drop (`ResumeCredential`). */
+	readonly resumeToken: string | undefined;
+	/** Since when its connection is gone while the room keeps the session (ms since the epoch). */
+	disconnectedAt: number | undefined;
 	#closed = false;
 	#queue: Promise<unknown> = Promise.resolve();
 	#queued = 0;
 
-	constructor({ id, kind, channel, logger, access, credentialExpiresAt = Infinity, assignedName }: { id: PeerId; kind: PeerKind; channel?: ProtooPeer; logger: Logger; access: Access; credentialExpiresAt?: number; assignedName?: string }) {
+	constructor({ id, kind, channel, logger, access, credentialExpiresAt = Infinity, assignedName, resumeToken }: { id: PeerId; kind: PeerKind; channel?: ProtooPeer; logger: Logger; access: Access; credentialExpiresAt?: number; assignedName?: string; resumeToken?: string }) {
 		this.id = id;
+		this.resumeToken = resumeToken;
 		this.assignedName = assignedName;
 		this.kind = kind;
 		this.access = access;
@@ -77,6 +82,25 @@ export class Peer {
 
 	get channel(): ProtooPeer | undefined {
 		return this.#channel;
+	}
+
+	/** Whether its signalling connection is up (broadcasters have none and are always "connected"). */
+	get connected(): boolean {
+		return this.kind === 'broadcaster' || (this.#channel !== undefined && !this.#channel.closed);
+	}
+
+	/** Its connection dropped: notifications are not sent, requests fail, until `attachChannel`. */
+	detachChannel(): ProtooPeer | undefined {
+		const channel = this.#channel;
+		this.#channel = undefined;
+		this.disconnectedAt ??= Date.now();
+		return channel;
+	}
+
+	/** A new connection takes the session over. */
+	attachChannel(channel: ProtooPeer): void {
+		this.#channel = channel;
+		this.disconnectedAt = undefined;
 	}
 
 	info(): PeerInfo {

@@ -7,6 +7,7 @@
  * ConsumerOffers. This class keeps membership, producers and their fan-out,
  * and the room's own lifecycle (empty grace period, lost workers).
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types as ms } from 'mediasoup';
 import protoo, { type WebSocketTransport } from 'protoo-server';
@@ -14,8 +15,8 @@ import { Access, publishPermissions } from '../auth/roles.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
-import { conflict, limitReached } from '../signalling/errors.js';
-import type { JoinResponse, NotificationMethod, NotificationsFromServer, PeerId, PeerInfo, RoomId, RoomSummary } from '../signalling/protocol.js';
+import { conflict, limitReached, notFound } from '../signalling/errors.js';
+import type { JoinResponse, NotificationMethod, NotificationsFromServer, PeerId, PeerInfo, ResumeResponse, RoomId, RoomSummary } from '../signalling/protocol.js';
 import { Audience } from './Audience.js';
 import { inBatches } from './fanOut.js';
 import { ConsumerOffers } from './ConsumerOffers.js';
@@ -43,6 +44,10 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #routers: RoomRouters;
 	readonly #offers: ConsumerOffers;
 	readonly #choosingRouter = new WeakMap<Peer, Promise<RoomRouter>>();
+	/** Sessions whose connection dropped: closed when their grace window ends. */
+	readonly #graceTimers = new Map<Peer, NodeJS.Timeout>();
+	/** Peers whose new connection took their session over and whose `resume` request is awaited. */
+	readonly #resuming = new WeakSet<Peer>();
 	#speakers: SpeakerDetection | undefined;
 	#emptyTimer: NodeJS.Timeout | undefined;
 	#closed = false;
@@ -113,12 +118,115 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.closePeer(previous);
 		}
 		const channel = this.#protoo.createPeer(peerId, transport);
-		const peer = new Peer({ id: peerId, kind: 'webrtc', channel, logger: this.logger.child({ peerId }), access, credentialExpiresAt, assignedName });
+		const resumeToken = this.#config.rooms.resumeGraceMs > 0 ? randomBytes(24).toString('base64url') : undefined;
+		const peer = new Peer({ id: peerId, kind: 'webrtc', channel, logger: this.logger.child({ peerId }), access, credentialExpiresAt, assignedName, resumeToken });
 		this.peers.set(peerId, peer);
-		channel.on('close', () => this.closePeer(peer));
+		channel.on('close', () => this.#connectionLost(peer, channel));
 		this.#cancelEmptyTimer();
 		peer.logger.info({ event: 'peer-connected', peers: this.peers.size, role: access.role }, 'peer connected');
 		return peer;
+	}
+
+	/** Whether this room holds a session of `peerId` whose resume token is `token`. */
+	canResume(peerId: PeerId, token: string): boolean {
+		const peer = this.peers.get(peerId);
+		if (this.#closed || !peer || peer.kind !== 'webrtc' || peer.closed || !peer.joined || !peer.resumeToken) return false;
+		const expected = Buffer.from(peer.resumeToken);
+		const given = Buffer.from(token);
+		return expected.length === given.length && timingSafeEqual(expected, given);
+	}
+
+	/**
+	 * A connection of a peer whose session this room still holds, showing its
+	 * resume token: it takes the session over (a connection that dropped, or
+	 * one the server has not yet noticed is dead). The client's first request
+	 * is then `resume`. Check `canResume` first.
+	 */
+	resumeSession(peerId: PeerId, token: string, transport: WebSocketTransport): Peer {
+		this.#assertOpen();
+		const peer = this.peers.get(peerId);
+		if (!peer || !this.canResume(peerId, token)) throw new Error(`no session of ${peerId} to resume`);
+		clearTimeout(this.#graceTimers.get(peer));
+		this.#graceTimers.delete(peer);
+		const away = peer.disconnectedAt === undefined ? 0 : Date.now() - peer.disconnectedAt;
+		const old = peer.detachChannel();
+		// Its close handler sees that the peer moved on and does nothing.
+		if (old && !old.closed) old.close();
+		const channel = this.#protoo.createPeer(peerId, transport);
+		peer.attachChannel(channel);
+		channel.on('close', () => this.#connectionLost(peer, channel));
+		this.#resuming.add(peer);
+		peer.logger.info({ event: 'session-taken-over', awayMs: away, oldConnectionOpen: old !== undefined && !old.closed }, 'a new connection took the session over');
+		return peer;
+	}
+
+	/**
+	 * The `resume` request of a connection that took a session over: the room
+	 * as `join` tells it, and what the server still holds. The others see the
+	 * peer back; consumers of producers that appeared meanwhile follow.
+	 */
+	resume(peer: Peer): ResumeResponse {
+		if (!this.#resuming.has(peer)) throw notFound('no session to resume on this connection (its grace window ended, or the server restarted): join afresh');
+		this.#resuming.delete(peer);
+		if (Room.#visible(peer)) for (const other of this.joinedPeers()) if (other !== peer) other.notify('peerReconnecting', { peerId: peer.id, reconnecting: false });
+		peer.logger.info({ event: 'session-resumed', transports: peer.transports.size, producers: peer.producers.size, consumers: peer.consumers.size }, 'session resumed');
+		setImmediate(() => {
+			if (peer.closed) return;
+			this.#consumeExisting(peer);
+			if (peer.access.can('moderate')) this.moderation.tellLobby(peer);
+			this.audience.tellHands(peer, { always: true });
+		});
+		return {
+			...this.#membership(peer, false),
+			transports: [...peer.transports.values()].map((transport) => ({
+				id: transport.id,
+				direction: transport.appData.producing ? 'send' : 'recv',
+				iceState: 'iceState' in transport ? transport.iceState : 'completed',
+				dtlsState: 'dtlsState' in transport ? transport.dtlsState : 'connected',
+			})),
+			producers: [...peer.producers.values()].map((producer) => ({
+				id: producer.id,
+				kind: producer.kind,
+				paused: producer.paused,
+				...(typeof producer.appData.source === 'string' ? { source: producer.appData.source } : {}),
+			})),
+			consumers: [...peer.consumers.values()].map((consumer) => ({ id: consumer.id, producerId: consumer.producerId, paused: consumer.paused })),
+			dataProducers: [...peer.dataProducers.values()].map((dataProducer) => ({ id: dataProducer.id, label: dataProducer.label })),
+			dataConsumers: [...peer.dataConsumers.values()].map((dataConsumer) => ({ id: dataConsumer.id, dataProducerId: dataConsumer.dataProducerId })),
+		};
+	}
+
+	/** The peer says it leaves for good: closed at once, no grace window. */
+	leave(peer: Peer): void {
+		peer.logger.info({ event: 'peer-leaving' }, 'peer leaves');
+		this.closePeer(peer);
+	}
+
+	/**
+	 * A peer's connection closed. Unless the peer is gone anyway (it left,
+	 * was closed, or never joined), the room keeps its session for
+	 * rooms.resumeGraceMs: the others see `peerReconnecting`, its media keeps
+	 * flowing, and a new connection with its resume token takes it over.
+	 */
+	#connectionLost(peer: Peer, channel: NonNullable<Peer['channel']>): void {
+		if (peer.channel !== channel || peer.closed) return;
+		const graceMs = this.#config.rooms.resumeGraceMs;
+		if (this.#closed || !peer.joined || !peer.resumeToken || graceMs === 0) {
+			this.closePeer(peer);
+			return;
+		}
+		peer.detachChannel();
+		this.#resuming.delete(peer);
+		if (Room.#visible(peer)) for (const other of this.joinedPeers()) if (other !== peer) other.notify('peerReconnecting', { peerId: peer.id, reconnecting: true });
+		peer.logger.info({ event: 'connection-lost', graceMs }, 'connection lost: keeping the session for a resume');
+		const timer = setTimeout(() => {
+			this.#graceTimers.delete(peer);
+			if (peer.closed || peer.connected) return;
+			peer.logger.info({ event: 'resume-grace-ended', graceMs }, 'no resume within the grace window: closing the peer');
+			this.closePeer(peer);
+		}, graceMs);
+		timer.unref();
+		this.#graceTimers.set(peer, timer);
 	}
 
 	/**
@@ -143,6 +251,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	/** Closes a peer and everything it had; others see `peerClosed`. Idempotent. */
 	closePeer(peer: Peer): void {
 		peer.close();
+		clearTimeout(this.#graceTimers.get(peer));
+		this.#graceTimers.delete(peer);
 		if (this.peers.get(peer.id) !== peer) return;
 		this.peers.delete(peer.id);
 		this.moderation.forget(peer);
@@ -182,7 +292,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer.sctpCapabilities = sctpCapabilities;
 		if (peer.access.role === 'guest') {
 			this.moderation.enterLobby(peer);
-			return { peers: [], role: peer.access.role, permissions: peer.access.list(), locked: this.moderation.locked, lobby: true, audience: this.audience.count };
+			return this.#membership(peer, true);
 		}
 		return this.admit(peer);
 	}
@@ -200,13 +310,21 @@ export class Room extends EventEmitter<RoomEvents> {
 			if (peer.access.can('moderate')) this.moderation.tellLobby(peer);
 			this.audience.tellHands(peer);
 		});
+		return this.#membership(peer, false);
+	}
+
+	/** What `join`, `admitted` and `resume` tell a peer: the stage, its access, the room's state. */
+	#membership(peer: Peer, lobby: boolean): JoinResponse {
+		const others = lobby ? [] : this.joinedPeers().filter((other) => other !== peer && Room.#visible(other));
+		const { resumeGraceMs } = this.#config.rooms;
 		return {
 			peers: others.map((other) => other.info()),
 			role: peer.access.role,
 			permissions: peer.access.list(),
 			locked: this.moderation.locked,
-			lobby: false,
+			lobby,
 			audience: this.audience.count,
+			...(peer.resumeToken && !lobby ? { resume: { token: peer.resumeToken, graceMs: resumeGraceMs } } : {}),
 		};
 	}
 
@@ -370,6 +488,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#cancelEmptyTimer();
 		this.moderation.close();
 		this.audience.close();
+		for (const timer of this.#graceTimers.values()) clearTimeout(timer);
+		this.#graceTimers.clear();
 		for (const peer of [...this.peers.values()]) {
 			if (reason) peer.notify('reconnectRequired', { reason });
 			peer.close();

@@ -9,9 +9,10 @@ import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomId, RoomSummary } from '../signalling/protocol.js';
 import { Room, type CloseReason } from './Room.js';
 
+/** No new room here: the server holds rooms.maxRooms, or it is draining. */
 export class RoomLimitError extends Error {
-	constructor(max: number) {
-		super(`the server holds its maximum of ${max} rooms (rooms.maxRooms)`);
+	constructor(message: string) {
+		super(message);
 		this.name = 'RoomLimitError';
 	}
 }
@@ -22,11 +23,21 @@ export class RoomRegistry {
 	readonly #pool: WorkerPool;
 	readonly #config: Config;
 	readonly #logger: Logger;
+	#draining = false;
 
 	constructor(pool: WorkerPool, config: Config, logger: Logger) {
 		this.#pool = pool;
 		this.#config = config;
 		this.#logger = logger;
+	}
+
+	/** Draining: the rooms that exist run on, no new one is created. */
+	stopCreating(): void {
+		this.#draining = true;
+	}
+
+	get draining(): boolean {
+		return this.#draining;
 	}
 
 	get size(): number {
@@ -51,7 +62,8 @@ export class RoomRegistry {
 		if (existing && !existing.closed) return existing;
 		const pending = this.#creating.get(roomId);
 		if (pending) return pending;
-		if (this.isFull(roomId)) throw new RoomLimitError(this.#config.rooms.maxRooms);
+		if (this.#draining) throw new RoomLimitError('this server is draining: it takes no new rooms (try another node, or again later)');
+		if (this.isFull(roomId)) throw new RoomLimitError(`the server holds its maximum of ${this.#config.rooms.maxRooms} rooms (rooms.maxRooms)`);
 		const creation = Room.create({ id: roomId, pool: this.#pool, config: this.#config, logger: this.#logger }).then((room) => {
 			this.#rooms.set(roomId, room);
 			room.once('close', () => {

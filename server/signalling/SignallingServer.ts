@@ -46,7 +46,10 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
 /** How long a refused connection stays open to answer its requests with the reason. */
 const REFUSED_SESSION_MS = 10_000;
 
-export type ConnectionCheck = { ok: true; roomId: string; peerId: string | undefined; token: string | undefined } | { ok: false; status: number; reason: string };
+export type ConnectionCheck = { ok: true; roomId: string; peerId: string | undefined; token: string | undefined; resume: string | undefined } | { ok: false; status: number; reason: string };
+
+/** A resume token as the server makes them (24 random bytes, base64url). */
+const RESUME_TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** Validates the WebSocket URL (`/?roomId=…&token=…`, or `/?roomId=…&peerId=…` in open mode). */
 export function checkConnectionUrl(url: string | undefined): ConnectionCheck {
@@ -54,12 +57,14 @@ export function checkConnectionUrl(url: string | undefined): ConnectionCheck {
 	const roomId = params.get('roomId');
 	const peerId = params.get('peerId') ?? undefined;
 	const token = params.get('token') ?? undefined;
+	const resume = params.get('resume') ?? undefined;
 	if (roomId === null) return { ok: false, status: 400, reason: 'missing roomId in the URL query' };
 	for (const [name, value] of [['roomId', roomId], ['peerId', peerId]] as const) {
 		if (value !== undefined && !idPattern.test(value)) return { ok: false, status: 400, reason: `invalid ${name}: use 1 to 64 characters of A-Z a-z 0-9 _ . ~ -` };
 	}
 	if (peerId === undefined && token === undefined) return { ok: false, status: 400, reason: 'missing token (or, on a server in open mode, peerId) in the URL query' };
-	return { ok: true, roomId, peerId, token };
+	if (resume !== undefined && !RESUME_TOKEN_PATTERN.test(resume)) return { ok: false, status: 400, reason: 'invalid resume: use the resume token of the join response' };
+	return { ok: true, roomId, peerId, token, resume };
 }
 
 /** Who a verified connection is. */
@@ -99,6 +104,8 @@ export class SignallingServer {
 			maxReceivedFrameSize: hardLimit,
 			maxReceivedMessageSize: hardLimit,
 			keepaliveInterval: config.signalling.keepaliveIntervalMs,
+			keepaliveGracePeriod: config.signalling.keepaliveGraceMs,
+			dropConnectionOnKeepaliveTimeout: true,
 		});
 		this.#ws.on('connectionrequest', (info, accept, reject) => {
 			void this.#onConnectionRequest(info.request.url, info.socket.remoteAddress, accept, reject);
@@ -155,6 +162,21 @@ export class SignallingServer {
 
 		const existing = this.#rooms.get(check.roomId);
 		if (existing?.moderation.isRemoved(peerId)) return refuseInSession(ErrorCode.forbidden, 'you were removed from this room by a host', 'removed');
+
+		// A dropped connection coming back: its resume token (with its identity) takes the session over.
+		// Otherwise (no such session, a wrong token) it is a fresh connection, and its `resume` gets 404.
+		if (check.resume !== undefined && existing?.canResume(peerId, check.resume)) {
+			let transport: WebSocketTransport;
+			try {
+				transport = accept();
+			} catch {
+				release();
+				return;
+			}
+			transport.on('close', release);
+			this.#attach(existing, existing.resumeSession(peerId, check.resume, transport));
+			return;
+		}
 		// Without a token a connection proves nothing, so it cannot take over a session that exists.
 		if (!grant && existing?.peers.has(peerId)) {
 			return refuseInSession(ErrorCode.conflict, `peerId "${peerId}" is in use in this room; reconnecting as it needs its join token`, 'id-in-use');
@@ -164,7 +186,7 @@ export class SignallingServer {
 		try {
 			room = await this.#rooms.getOrCreate(check.roomId);
 		} catch (error) {
-			if (error instanceof RoomLimitError) return refuseInSession(ErrorCode.unavailable, error.message, 'max-rooms');
+			if (error instanceof RoomLimitError) return refuseInSession(ErrorCode.unavailable, error.message, this.#rooms.draining ? 'draining' : 'max-rooms');
 			this.#logger.error({ err: error, roomId: check.roomId }, 'cannot create room');
 			return refuseInSession(ErrorCode.unavailable, 'cannot create the room now (no media worker available)', 'no-worker');
 		}
@@ -243,7 +265,21 @@ export class SignallingServer {
 			if (peer.queued >= limits.maxQueuedRequests) return new RequestError(ErrorCode.limitReached, `too many requests waiting (${peer.queued}; limits.maxQueuedRequests): wait for answers before sending more`);
 			return undefined;
 		};
+		// Liveness: a client that pings is expected to keep doing so; silence past the timeout is a dead connection.
+		let liveness: NodeJS.Timeout | undefined;
+		const heard = (method: string) => {
+			if (liveness) liveness.refresh();
+			else if (method === 'ping') {
+				liveness = setTimeout(() => {
+					peer.logger.info({ event: 'liveness-timeout', timeoutMs: this.#config.signalling.livenessTimeoutMs }, 'no message from a pinging client in time: dropping its connection');
+					channel.close();
+				}, this.#config.signalling.livenessTimeoutMs);
+				liveness.unref();
+			}
+		};
+		channel.on('close', () => clearTimeout(liveness));
 		channel.on('request', (request, accept, reject) => {
+			heard(request.method);
 			const refused = admit();
 			if (refused) {
 				reject(refused.code, refused.message);
@@ -253,6 +289,13 @@ export class SignallingServer {
 			void peer.serialize(() => this.#handleRequest(context, request, accept, reject));
 		});
 		channel.on('notification', (notification) => {
+			heard(notification.method);
+			// At once, not queued: the socket's close follows right behind, and must not start a resume window.
+			if (notification.method === 'leave') {
+				this.#metrics.signallingRequests.inc({ method: 'leave', outcome: 'ok' });
+				room.leave(peer);
+				return;
+			}
 			if (admit()) {
 				this.#metrics.signallingRequests.inc({ method: this.#known(notification.method) ? notification.method : 'unknown', outcome: String(ErrorCode.limitReached) });
 				return;

@@ -196,4 +196,10 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 		room.audience.raiseHand(peer, raised);
 		return done;
 	},
+	leave: ({ room, peer }) => {
+		room.leave(peer);
+		return done;
+	},
+	ping: () => ({ serverTime: Date.now() }),
+	resume: ({ room, peer }) => room.resume(peer),
 };

@@ -182,6 +182,42 @@ export type JoinResponse = {
 	lobby: boolean;
 	/** How many joined peers may not publish (a stream's audience); `audienceChanged` follows changes. */
 	audience: number;
+	/** How this session survives a dropped connection; absent when the server keeps no sessions (`rooms.resumeGraceMs` 0). */
+	resume?: ResumeCredential;
+};
+
+/**
+ * Ours: a session's resume credential. When the WebSocket drops, the server
+ * keeps the peer (transports, producers, consumers; the others see only
+ * `peerReconnecting`) for `graceMs`. A new connection with
+ * `&resume=<token>` in its URL (and the same identity: the same join token,
+ * or in open mode the same peerId) takes the session over; its first
+ * request is then `resume`. After `graceMs` the peer is closed as if it had
+ * left.
+ */
+export type ResumeCredential = { token: string; graceMs: number };
+
+/** Ours: a transport the server still holds for a resumed session. */
+export type ResumedTransport = {
+	id: string;
+	direction: 'send' | 'recv';
+	iceState: ms.IceState;
+	dtlsState: ms.DtlsState;
+};
+
+/**
+ * Ours: the answer to `resume`: the room now (as for `join`) and what the
+ * server still holds of the session. Anything else the client has (a
+ * producer whose answer was lost with the connection, a consumer closed
+ * while it was away) is gone: the client drops it. Consumers of producers
+ * that appeared meanwhile are offered with `newConsumer` after this answer.
+ */
+export type ResumeResponse = JoinResponse & {
+	transports: ResumedTransport[];
+	producers: { id: string; kind: ms.MediaKind; paused: boolean; source?: string }[];
+	consumers: { id: string; producerId: string; paused: boolean }[];
+	dataProducers: { id: string; label: string }[];
+	dataConsumers: { id: string; dataProducerId: string }[];
 };
 
 /** Roles a broadcaster may be created with over the HTTP API. */
@@ -208,6 +244,8 @@ export type NotificationsFromPeer = {
 	setConsumerPriority: SetConsumerPriorityData;
 	requestConsumerKeyFrame: ConsumerIdData;
 	changeDisplayName: ChangeDisplayNameData;
+	/** Ours: the peer leaves for good (the user left, the page is going away): closed at once, no grace window. */
+	leave: Record<string, never>;
 };
 
 export type RequestsFromPeer = {
@@ -253,6 +291,15 @@ export type RequestsFromPeer = {
 	// Streams: any joined peer.
 	/** Raises or lowers this peer's hand; those with `seeParticipants` get `handsChanged`. */
 	raiseHand: { data: { raised: boolean }; response: Record<string, never> };
+	/** Ours: liveness, any time after connecting. A client that gets no answer for a few seconds treats the connection as dead. */
+	ping: { data: Record<string, never> | undefined; response: { serverTime: number } };
+	/**
+	 * Ours: the first request of a connection opened with `&resume=<token>`:
+	 * the session is this peer's again. `404` when there is no session to
+	 * resume (its grace window ended, the server restarted, a wrong token):
+	 * the client then joins afresh on this same connection.
+	 */
+	resume: { data: Record<string, never> | undefined; response: ResumeResponse };
 } & {
 	[M in keyof NotificationsFromPeer]: { data: NotificationsFromPeer[M]; response: Record<string, never> };
 };
@@ -319,7 +366,7 @@ export type NotificationsFromServer = {
 	 * down; the client should reconnect and join again (after a short delay).
 	 * The server closes the WebSocket right after.
 	 */
-	reconnectRequired: { reason: 'worker-died' | 'server-shutdown' };
+	reconnectRequired: { reason: 'worker-died' | 'server-shutdown' | 'server-draining' };
 	/**
 	 * Ours: another connection joined with this peerId (a reconnect, or the
 	 * same link opened twice) and replaced this session. The client must NOT
@@ -348,6 +395,8 @@ export type NotificationsFromServer = {
 	audienceChanged: { count: number };
 	/** Ours, to peers with `seeParticipants`: the raised hands now, oldest first (at most 4 times a second). */
 	handsChanged: { raised: RaisedHand[] };
+	/** Ours: a member's connection dropped and the server holds its session (`reconnecting: true`), or it is back (`false`). Its media may keep flowing. */
+	peerReconnecting: { peerId: PeerId; reconnecting: boolean };
 };
 
 export type NotificationMethod = keyof NotificationsFromServer;
@@ -411,6 +460,8 @@ export type HttpApi = {
 	listRooms: { response: { rooms: RoomSummary[] } };
 	/** GET /api/rooms/:roomId — the room's router RTP capabilities (creates the room). */
 	getRoom: { response: ms.RtpCapabilities };
+	/** POST /api/drain (admin): the server drains (see `drainTimeoutMs`); 202. */
+	drain: { response: { status: 'draining'; rooms: number; peers: number; drainTimeoutMs: number } };
 	/** POST /api/rooms/:roomId/broadcasters */
 	createBroadcaster: {
 		body: {
@@ -483,7 +534,8 @@ export type HttpError = { error: string };
 
 /** GET /healthz */
 export type HealthReport = {
-	status: 'ok' | 'degraded' | 'shutting-down';
+	/** `draining`: meetings run on, no new rooms (a load balancer should send no one here); 503 unless `ok`. */
+	status: 'ok' | 'degraded' | 'draining' | 'shutting-down';
 	workers: { pid: number; alive: boolean; routers: number; consumers: number }[];
 	expectedWorkers: number;
 	rooms: number;

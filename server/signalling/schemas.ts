@@ -146,6 +146,7 @@ const notificationSchemas: { [M in keyof NotificationsFromPeer]: z.ZodType<Notif
 	requestConsumerKeyFrame: consumerId,
 	// The length limit comes from configuration: see requestSchemas().
 	changeDisplayName: z.object({ displayName: z.string() }),
+	leave: z.union([z.object({}), z.undefined()]).transform(() => ({}) as Record<string, never>),
 };
 
 export type RequestSchemas = { [M in RequestMethod]: z.ZodType<RequestData<M>> };
@@ -206,6 +207,8 @@ export function requestSchemas({ maxDisplayNameLength }: { maxDisplayNameLength:
 		getLobby: emptyData,
 		getAudience: emptyData,
 		raiseHand: z.object({ raised: z.boolean() }),
+		ping: emptyData,
+		resume: emptyData,
 	};
 }
 

@@ -41,11 +41,15 @@ export class TestPeer {
 		peer.on('disconnected', () => (this.#closed = true));
 	}
 
-	/** Connects as `peerId` without a token (a server in open mode), or with `{ token }` (then peerId may be omitted: ''). */
-	static async connect(wsUrl: string, roomId: string, peerId: string, { token }: { token?: string } = {}): Promise<TestPeer> {
+	/**
+	 * Connects as `peerId` without a token (a server in open mode), or with `{ token }` (then peerId may be omitted: '');
+	 * with `{ resume }`, as a dropped connection taking its session back.
+	 */
+	static async connect(wsUrl: string, roomId: string, peerId: string, { token, resume }: { token?: string; resume?: string } = {}): Promise<TestPeer> {
 		const query = new URLSearchParams({ roomId });
 		if (peerId !== '') query.set('peerId', peerId);
 		if (token !== undefined) query.set('token', token);
+		if (resume !== undefined) query.set('resume', resume);
 		const url = `${wsUrl}/?${query.toString()}`;
 		const transport = new protooClient.WebSocketTransport(url, {
 			retry: { retries: 0 },
@@ -103,7 +107,14 @@ export class TestPeer {
 		return this.serverRequests.filter((r) => r.method === method).map((r) => r.data as RequestsFromServer[M]['data']);
 	}
 
+	/** Leaves as a client does when its user leaves (`leave`, then the socket closes): closed at once on the server. */
 	close(): void {
+		if (!this.#peer.closed) this.#peer.notify('leave', {}).catch(() => {});
+		this.#peer.close();
+	}
+
+	/** Closes the socket without leaving: a dropped connection, whose session the server keeps for a resume. */
+	drop(): void {
 		this.#peer.close();
 	}
 }

@@ -52,7 +52,7 @@ const alive = (pid: number) => {
 };
 
 describe('the server process', () => {
-	it('shuts down gracefully on SIGTERM: tells peers, closes workers, exits 0', async () => {
+	it('shuts down gracefully on SIGINT: tells peers, closes workers, exits 0', async () => {
 		const { child, lines, exited } = startProcess({});
 		const ready = await waitFor('server-ready log line', () => lines.find((l) => l.event === 'server-ready'));
 		expect(ready.msg).toBe('server ready');
@@ -61,7 +61,7 @@ describe('the server process', () => {
 		await peer.request('join', { displayName: 'P1' });
 
 		const started = Date.now();
-		child.kill('SIGTERM');
+		child.kill('SIGINT');
 		await peer.waitForNotification('reconnectRequired', (n) => n.reason === 'server-shutdown');
 		expect(await exited).toBe(0);
 		expect(Date.now() - started).toBeLessThan(5000);
@@ -69,6 +69,34 @@ describe('the server process', () => {
 		for (const pid of ready.workerPids!) await waitFor(`worker ${pid} gone`, () => !alive(pid));
 		// Every line is one JSON event with a level and a message.
 		expect(lines.every((l) => typeof l.level === 'string' && typeof l.msg === 'string')).toBe(true);
+	});
+
+	it('drains on SIGTERM: the meeting runs on, no new room opens, and the process exits 0 when the meeting ends', async () => {
+		const { child, lines, exited } = startProcess({ SFU_ROOMS_EMPTY_ROOM_GRACE_MS: '200' });
+		const ready = await waitFor('server-ready log line', () => lines.find((l) => l.event === 'server-ready'));
+		const wsUrl = ready.url!.replace('https://', 'wss://');
+		const peer = await TestPeer.connect(wsUrl, 'meeting', 'p1');
+		await peer.request('join', { displayName: 'P1' });
+
+		child.kill('SIGTERM');
+		await waitFor('server-draining log line', () => lines.find((l) => l.event === 'server-draining'));
+		const elsewhere = await TestPeer.connect(wsUrl, 'another', 'p2');
+		expect((await elsewhere.requestError('getRouterRtpCapabilities', {})).code).toBe(503);
+		elsewhere.close();
+		// The meeting still works.
+		expect(await peer.request('ping', {})).toEqual({ serverTime: expect.any(Number) });
+		const late = await TestPeer.connect(wsUrl, 'meeting', 'p3');
+		await late.request('join', { displayName: 'P3' });
+		await peer.waitForNotification('newPeer', (n) => n.id === 'p3');
+
+		const ended = Date.now();
+		peer.close();
+		late.close();
+		expect(await exited).toBe(0);
+		expect(Date.now() - ended).toBeLessThan(5000);
+		expect(lines.find((l) => l.event === 'server-drained')?.roomsLeft).toBe(0);
+		expect(peer.received('reconnectRequired')).toEqual([]);
+		for (const pid of ready.workerPids!) await waitFor(`worker ${pid} gone`, () => !alive(pid));
 	});
 
 	it('refuses to start with a bad setting, naming it and where it came from', async () => {

@@ -151,8 +151,12 @@ export class ProtooPeer {
 		if (!this.closed) this.ws.send(JSON.stringify({ notification: true, method, data: data ?? {} }));
 	}
 
+	/** Leaves (the server closes the session at once, with no resume window), then closes the socket. */
 	close(): void {
-		if (!this.closed) this.ws.close();
+		if (!this.closed) {
+			this.notify('leave', {});
+			this.ws.close();
+		}
 		this.onClose();
 	}
 

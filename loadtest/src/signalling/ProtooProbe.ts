@@ -13,6 +13,7 @@ type ProtooPeerLike = {
 	readonly closed: boolean;
 	close(): void;
 	request(method: string, data?: unknown): Promise<unknown>;
+	notify(method: string, data?: unknown): Promise<void>;
 	on(event: 'open' | 'close', listener: () => void): unknown;
 	on(event: 'failed', listener: (attempt: number) => void): unknown;
 	on(event: 'request', listener: (request: { method: string }, accept: (data?: unknown) => void, reject: (code: number, reason?: string) => void) => void): unknown;
@@ -68,7 +69,9 @@ export class ProtooClient {
 		return this.peer.closed;
 	}
 
+	/** Leaves (so the server closes the session at once, with no resume window), then closes the socket. */
 	close(): void {
+		if (!this.peer.closed) this.peer.notify('leave', {}).catch(() => undefined);
 		this.peer.close();
 	}
 }

@@ -54,6 +54,9 @@ export const methodShapes: { [M in RequestMethod]: MethodShape<M> } = {
 	setConsumerPriority: { sample: { consumerId: id, priority: 10 }, required: ['consumerId', 'priority'] },
 	requestConsumerKeyFrame: { sample: { consumerId: id }, required: ['consumerId'] },
 	changeDisplayName: { sample: { displayName: 'Mallory' }, required: ['displayName'] },
+	leave: { sample: {}, required: [] },
+	ping: { sample: {}, required: [] },
+	resume: { sample: {}, required: [] },
 };
 
 export const allMethods = Object.keys(methodShapes) as RequestMethod[];

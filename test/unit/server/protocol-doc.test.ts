@@ -13,14 +13,14 @@ type Exhaustive<K extends string> = { [M in K]: true };
 
 const notificationsFromPeer: Exhaustive<keyof NotificationsFromPeer> = {
 	closeProducer: true, pauseProducer: true, resumeProducer: true, pauseConsumer: true, resumeConsumer: true,
-	setConsumerPreferredLayers: true, setConsumerPriority: true, requestConsumerKeyFrame: true, changeDisplayName: true,
+	setConsumerPreferredLayers: true, setConsumerPriority: true, requestConsumerKeyFrame: true, changeDisplayName: true, leave: true,
 };
 const requestsFromPeer: Exhaustive<Exclude<RequestMethod, keyof NotificationsFromPeer>> = {
 	getRouterRtpCapabilities: true, join: true, createWebRtcTransport: true, connectWebRtcTransport: true, restartIce: true,
 	produce: true, produceData: true, getTransportStats: true, getProducerStats: true, getConsumerStats: true,
 	getDataProducerStats: true, getDataConsumerStats: true,
 	mutePeer: true, allowUnmute: true, stopPeerMedia: true, removePeer: true, lockRoom: true, admitPeer: true, denyPeer: true,
-	setPeerRole: true, endMeeting: true, getLobby: true, getAudience: true, raiseHand: true,
+	setPeerRole: true, endMeeting: true, getLobby: true, getAudience: true, raiseHand: true, ping: true, resume: true,
 };
 const requestsFromServer: Exhaustive<keyof RequestsFromServer> = { newConsumer: true, newDataConsumer: true };
 const notificationsFromServer: Exhaustive<NotificationMethod> = {
@@ -28,7 +28,7 @@ const notificationsFromServer: Exhaustive<NotificationMethod> = {
 	consumerPaused: true, consumerResumed: true, consumerLayersChanged: true, consumerClosed: true, dataConsumerClosed: true,
 	activeSpeaker: true, speakingPeers: true, reconnectRequired: true, sessionReplaced: true,
 	sessionEnded: true, permissionsChanged: true, moderated: true, peerRoleChanged: true, roomLocked: true, lobbyChanged: true, admitted: true,
-	audienceChanged: true, handsChanged: true,
+	audienceChanged: true, handsChanged: true, peerReconnecting: true,
 };
 
 const page = readFileSync(join(projectRoot(), 'PROTOCOL.md'), 'utf8');
