@@ -71,10 +71,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		const room = new Room(id, routers, config, roomLogger);
 		onRouterLost = (lost) => room.#onRouterLost(lost);
 		try {
-			room.#speakers = await SpeakerDetection.create(routers.primary.router, {
-				onActiveSpeaker: (peerId) => room.#broadcast('activeSpeaker', { peerId }),
-				onSpeakingPeers: (peerVolumes) => room.#broadcast('speakingPeers', { peerVolumes }),
-			});
+			await room.#startSpeakerDetection(routers.primary);
 		} catch (error) {
 			routers.close();
 			throw error;
@@ -523,18 +520,50 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#emptyTimer = undefined;
 	}
 
-	/** A worker died with one of our routers: its peers lost their media and must reconnect. */
+	async #startSpeakerDetection(primary: RoomRouter): Promise<void> {
+		this.#speakers = await SpeakerDetection.create(primary.router, {
+			onActiveSpeaker: (peerId) => this.#broadcast('activeSpeaker', { peerId }),
+			onSpeakingPeers: (peerVolumes) => this.#broadcast('speakingPeers', { peerVolumes }),
+		});
+	}
+
+	/**
+	 * A worker died with one of our routers. The sessions on it stay: each
+	 * WebRTC peer there gets `mediaReset` and builds new transports (on a
+	 * live worker), while the media of peers on other workers never stops.
+	 * Broadcasters there (HTTP-driven, nobody to rebuild them) are closed.
+	 * A lost primary router is replaced, and speaker detection with it.
+	 */
 	#onRouterLost(lost: RoomRouter): void {
 		if (this.#closed) return;
-		this.logger.warn({ event: 'router-lost', workerPid: lost.workerPid }, 'router lost with its worker');
-		if (lost === this.#routers.primary || this.#routers.all.length === 0) {
-			this.close('worker-died');
-			return;
+		const primaryLost = this.#routers.isPrimary(lost);
+		const affected = [...this.peers.values()].filter((peer) => peer.router === lost);
+		this.logger.warn({ event: 'router-lost', workerPid: lost.workerPid, primary: primaryLost, peers: affected.length }, 'router lost with its worker: its peers rebuild their media');
+		for (const peer of affected) {
+			peer.router = undefined;
+			this.#choosingRouter.delete(peer);
+			if (peer.kind === 'broadcaster') {
+				this.closePeer(peer);
+				continue;
+			}
+			peer.logger.info({ event: 'media-reset', reason: 'worker-died' }, 'media lost with its worker: the client rebuilds it');
+			peer.notify('mediaReset', { reason: 'worker-died' });
 		}
-		for (const peer of [...this.peers.values()]) {
-			if (peer.router !== lost) continue;
-			peer.notify('reconnectRequired', { reason: 'worker-died' });
-			this.closePeer(peer);
+		if (primaryLost) void this.#restorePrimary();
+	}
+
+	async #restorePrimary(): Promise<void> {
+		this.#speakers = undefined;
+		try {
+			const primary = await this.#routers.restorePrimary();
+			if (this.#closed) return;
+			await this.#startSpeakerDetection(primary);
+			for (const peer of this.joinedPeers()) for (const producer of peer.producers.values()) if (producer.kind === 'audio') void this.#detectSpeaker(peer, producer);
+			this.logger.info({ event: 'primary-router-restored', workerPid: primary.workerPid }, 'room has a primary router again');
+		} catch (error) {
+			if (this.#closed) return;
+			this.logger.error({ event: 'primary-router-lost', err: error }, 'cannot replace the room\'s primary router: closing the room');
+			this.close('worker-died');
 		}
 	}
 

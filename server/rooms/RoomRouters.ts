@@ -10,6 +10,9 @@ import { mediaCodecs } from '../media/codecs.js';
 import { chooseRouterForPeer } from '../media/placement.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 
+/** How long a peer or a lost primary router waits for a worker to be replaced. */
+const WORKER_WAIT_MS = 10_000;
+
 export type RoomRouter = {
 	readonly router: ms.Router;
 	readonly workerIndex: number;
@@ -28,6 +31,8 @@ export class RoomRouters {
 	readonly #pipes = new Map<string, Promise<void>>();
 	readonly #onRouterLost: (lost: RoomRouter) => void;
 	#primary: RoomRouter | undefined;
+	/** Every router of the room has the same codecs, so the same capabilities: kept across the loss of any. */
+	#rtpCapabilities: ms.RtpCapabilities | undefined;
 	#closed = false;
 
 	private constructor(pool: WorkerPool, logger: Logger, softLimit: number, onRouterLost: (lost: RoomRouter) => void) {
@@ -40,6 +45,7 @@ export class RoomRouters {
 	static async create(pool: WorkerPool, logger: Logger, softLimit: number, onRouterLost: (lost: RoomRouter) => void): Promise<RoomRouters> {
 		const routers = new RoomRouters(pool, logger, softLimit, onRouterLost);
 		routers.#primary = await routers.#createOn(pool.pickWorker().index);
+		routers.#rtpCapabilities = routers.#primary.router.rtpCapabilities;
 		return routers;
 	}
 
@@ -49,21 +55,47 @@ export class RoomRouters {
 		return this.#primary;
 	}
 
+	isPrimary(router: RoomRouter): boolean {
+		return router === this.#primary;
+	}
+
+	/**
+	 * After the primary router was lost with its worker: another router of
+	 * the room becomes primary, or a new one is created once a worker runs
+	 * (the pool replaces a dead one within a second or so).
+	 */
+	async restorePrimary(): Promise<RoomRouter> {
+		if (this.#primary && this.#byWorker.get(this.#primary.workerIndex) === this.#primary) return this.#primary;
+		this.#primary = undefined;
+		const survivor = this.all[0];
+		if (survivor) return (this.#primary = survivor);
+		const worker = await this.#liveWorker();
+		return (this.#primary ??= this.#byWorker.get(worker) ?? (await this.#createOn(worker)));
+	}
+
 	get all(): RoomRouter[] {
 		return [...this.#byWorker.values()];
 	}
 
 	get rtpCapabilities(): ms.RtpCapabilities {
-		return this.primary.router.rtpCapabilities;
+		if (!this.#rtpCapabilities) throw new Error('room has no router');
+		return this.#rtpCapabilities;
 	}
 
 	/** Picks (or creates) the router a new peer's transports go on. */
 	async forNewPeer(): Promise<RoomRouter> {
-		const choice = chooseRouterForPeer(
-			this.all.map((room) => ({ workerIndex: room.workerIndex, consumers: this.#pool.routerConsumers(room.router) })),
-			this.#pool.loads(),
-			this.#softLimit,
-		);
+		const choose = () =>
+			chooseRouterForPeer(
+				this.all.map((room) => ({ workerIndex: room.workerIndex, consumers: this.#pool.routerConsumers(room.router) })),
+				this.#pool.loads(),
+				this.#softLimit,
+			);
+		// Right after a worker died, its replacement may not run yet: wait for it rather than fail the peer.
+		let choice = choose();
+		if (!choice) {
+			await this.#liveWorker();
+			choice = choose();
+		}
 		if (!choice) throw new Error('no mediasoup worker is running');
 		const existing = this.#byWorker.get(choice.workerIndex);
 		if (existing) return existing;
@@ -91,6 +123,28 @@ export class RoomRouters {
 		this.#closed = true;
 		for (const { router } of this.#byWorker.values()) router.close();
 		this.#byWorker.clear();
+	}
+
+	/** The index of a live worker, waiting up to WORKER_WAIT_MS for one to be (re)started. */
+	async #liveWorker(): Promise<number> {
+		const live = () => this.#pool.loads().find((load) => load.alive)?.index;
+		const now = live();
+		if (now !== undefined) return now;
+		return new Promise<number>((resolve, reject) => {
+			const ready = () => {
+				const index = live();
+				if (index === undefined) return;
+				clearTimeout(timer);
+				this.#pool.off('workerready', ready);
+				resolve(index);
+			};
+			const timer = setTimeout(() => {
+				this.#pool.off('workerready', ready);
+				reject(new Error(`no mediasoup worker is running (none came back within ${WORKER_WAIT_MS} ms)`));
+			}, WORKER_WAIT_MS);
+			timer.unref();
+			this.#pool.on('workerready', ready);
+		});
 	}
 
 	async #pipeOnce(id: string, target: RoomRouter, pipe: () => Promise<unknown>): Promise<void> {

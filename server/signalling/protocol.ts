@@ -397,6 +397,14 @@ export type NotificationsFromServer = {
 	handsChanged: { raised: RaisedHand[] };
 	/** Ours: a member's connection dropped and the server holds its session (`reconnecting: true`), or it is back (`false`). Its media may keep flowing. */
 	peerReconnecting: { peerId: PeerId; reconnecting: boolean };
+	/**
+	 * Ours: this peer's media was lost with its mediasoup worker: its
+	 * transports (and their producers and consumers) are closed, the session
+	 * stays (the others see its media end, not the peer leave). The client
+	 * creates new transports (on a live worker) and publishes again; the
+	 * others' producers are offered again on its new receiving transport.
+	 */
+	mediaReset: { reason: 'worker-died' };
 };
 
 export type NotificationMethod = keyof NotificationsFromServer;

@@ -1,7 +1,8 @@
 /**
  * Several workers: a room that outgrows one router spreads to another worker
  * (media crosses with pipeToRouter); a worker killed with SIGKILL is replaced,
- * its peers are told to reconnect, and the process stays up; an emptied room
+ * its peers rebuild their media in the same session while the others' media
+ * never stops, and the process stays up; an emptied room
  * leaves nothing behind on any worker.
  */
 import { randomBytes } from 'node:crypto';
@@ -136,31 +137,70 @@ describe('a worker that stops answering', () => {
 });
 
 describe('a worker that dies', () => {
-	it('is replaced, its peers are told to reconnect, and the server stays up', async () => {
-		const a = await joinRoom(server, 'crash', 'a');
-		const room = server.rooms.get('crash')!;
-		const victim = room.routers[0]!.workerPid;
-		const survivor = server.pool.workers.find((w) => w.pid !== victim)!.pid;
+	/** What a client does on `mediaReset`: new transports (on a live worker), and its microphone again. */
+	async function rebuild(joined: JoinedPeer): Promise<string> {
+		const send = await joined.peer.request('createWebRtcTransport', { producing: true, consuming: false });
+		await joined.peer.request('createWebRtcTransport', { producing: false, consuming: true });
+		const { id } = await joined.peer.request('produce', { transportId: send.id, kind: 'audio', rtpParameters: withMid(chromium.opus, 0), appData: { source: 'mic' } });
+		return id;
+	}
 
-		process.kill(victim, 'SIGKILL');
-		await a.peer.waitForNotification('reconnectRequired', (n) => n.reason === 'worker-died');
-		await waitFor('old session closed', () => a.peer.closed);
+	it('is replaced; the sessions on it rebuild their media while the others\' never stops, and nobody leaves', async () => {
+		// a, b, c fill the room's first router (2 consumers); d goes to the other worker.
+		const [a, b, c] = [await joinRoom(server, 'crash', 'a'), await joinRoom(server, 'crash', 'b'), await joinRoom(server, 'crash', 'c')];
+		const mic = await a.peer.request('produce', { transportId: a.send.id, kind: 'audio', rtpParameters: withMid(chromium.opus, 0), appData: { source: 'mic' } });
+		const room = server.rooms.get('crash')!;
+		await waitFor('b and c consume a', () => room.peers.get('b')!.consumers.size === 1 && room.peers.get('c')!.consumers.size === 1);
+		const primaryPid = room.peers.get('a')!.router!.workerPid;
+		// Placement sends a spilling peer to the least-loaded worker: a stalled first worker makes that the other one, whatever the idle CPU samples say.
+		const primaryIndex = server.pool.workers.find((w) => w.pid === primaryPid)!.index;
+		process.kill(primaryPid, 'SIGSTOP');
+		let d: JoinedPeer;
+		try {
+			await waitFor('the first worker reported stalled', () => server.pool.loads()[primaryIndex]!.stalled, { timeoutMs: 5000 });
+			d = await joinRoom(server, 'crash', 'd');
+		} finally {
+			process.kill(primaryPid, 'SIGCONT');
+		}
+		const otherPid = room.peers.get('d')!.router!.workerPid;
+		expect(otherPid).not.toBe(primaryPid);
+		await waitFor('d consumes a across workers', () => room.peers.get('d')!.consumers.size === 1);
+		const bConsumer = [...room.peers.get('b')!.consumers.values()][0]!;
+
+		// The worker of d dies: d rebuilds; a's media to b and c never stops.
+		process.kill(otherPid, 'SIGKILL');
+		await d.peer.waitForNotification('mediaReset', (n) => n.reason === 'worker-died');
+		await waitFor('d\'s transports gone', () => room.peers.get('d')!.transports.size === 0);
+		expect(room.peers.get('d'), 'the session stays').toBeDefined();
+		expect(bConsumer.closed).toBe(false);
+		for (const peer of [a, b, c]) expect(peer.peer.received('mediaReset')).toEqual([]);
+		const dMic = await rebuild(d);
+		await waitFor('d is offered a\'s microphone again', () => d.peer.serverRequestsOf('newConsumer').filter((offer) => offer.producerId === mic.id).length === 2);
+		await waitFor('a is offered d\'s new microphone', () => a.peer.serverRequestsOf('newConsumer').some((offer) => offer.producerId === dMic));
+		expect(bConsumer.closed).toBe(false);
 
 		const health = await waitFor('healthy again with a new worker', async () => {
 			const result = await http<HealthReport>(server, 'GET', '/healthz');
 			return result.status === 200 && result.json;
 		});
 		expect(health.workers).toHaveLength(2);
-		expect(health.workers.map((w) => w.pid)).not.toContain(victim);
-		expect(health.workers.map((w) => w.pid)).toContain(survivor);
+		expect(health.workers.map((w) => w.pid)).not.toContain(otherPid);
 
-		// The room is rebuilt when its peers come back.
-		const again = await joinRoom(server, 'crash', 'a');
-		const b = await joinRoom(server, 'crash', 'b');
-		await again.peer.request('produce', { transportId: again.send.id, kind: 'audio', rtpParameters: withMid(chromium.opus, 0) });
-		await waitFor('media signalling works again', () => b.peer.serverRequestsOf('newConsumer').length === 1);
-		again.peer.close();
-		b.peer.close();
+		// The room's first router dies: its peers rebuild, the room gets a new first router, d's media stays.
+		const dRouterPid = room.peers.get('d')!.router!.workerPid;
+		process.kill(primaryPid, 'SIGKILL');
+		for (const peer of [a, b, c]) await peer.peer.waitForNotification('mediaReset');
+		await waitFor('a new first router', () => room.routers.length >= 1 && room.routers.every((router) => router.workerPid !== primaryPid));
+		if (dRouterPid !== primaryPid) expect(d.peer.received('mediaReset')).toHaveLength(1);
+		const aMic = await rebuild(a);
+		await waitFor('b is offered a\'s new microphone', async () => {
+			if (room.peers.get('b')!.transports.size === 0) await rebuild(b);
+			return b.peer.serverRequestsOf('newConsumer').some((offer) => offer.producerId === aMic);
+		});
+		for (const peer of [a, b, c, d]) expect(peer.peer.received('peerClosed'), 'nobody left').toEqual([]);
+		expect(server.rooms.get('crash')).toBe(room);
+		for (const peer of [a, b, c, d]) peer.peer.close();
+		await waitFor('room closed', () => server.rooms.get('crash') === undefined);
 	});
 
 	it('reports 503 on /healthz until the worker is replaced, retrying while it cannot be', async () => {

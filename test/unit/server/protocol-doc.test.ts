@@ -28,7 +28,7 @@ const notificationsFromServer: Exhaustive<NotificationMethod> = {
 	consumerPaused: true, consumerResumed: true, consumerLayersChanged: true, consumerClosed: true, dataConsumerClosed: true,
 	activeSpeaker: true, speakingPeers: true, reconnectRequired: true, sessionReplaced: true,
 	sessionEnded: true, permissionsChanged: true, moderated: true, peerRoleChanged: true, roomLocked: true, lobbyChanged: true, admitted: true,
-	audienceChanged: true, handsChanged: true, peerReconnecting: true,
+	audienceChanged: true, handsChanged: true, peerReconnecting: true, mediaReset: true,
 };
 
 const page = readFileSync(join(projectRoot(), 'PROTOCOL.md'), 'utf8');
