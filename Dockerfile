@@ -43,6 +43,7 @@ ENV NODE_ENV=production
 RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 EXPOSE 4443/tcp
+# SIGTERM drains: meetings run on until they end or SFU_DRAIN_TIMEOUT_MS (10 min); give `docker stop -t` (default 10 s) that long, or lower the setting.
 STOPSIGNAL SIGTERM
 USER node
 CMD ["node", "dist/server/main.js"]
