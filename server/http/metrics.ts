@@ -32,6 +32,9 @@ export function createMetrics(pool: WorkerPool, rooms: RoomRegistry): Metrics {
 			g.inc({ kind: 'broadcaster' }, summary.broadcasters);
 		}
 	}, ['kind']);
+	gauge('sfu_sessions_reconnecting', 'sessions whose connection dropped, held for a resume (rooms.resumeGraceMs); resumes are sfu_signalling_requests_total{method="resume"}', (g) =>
+		g.set(rooms.rooms().reduce((sum, room) => sum + [...room.peers.values()].filter((peer) => peer.kind === 'webrtc' && !peer.connected && !peer.closed).length, 0)));
+	gauge('sfu_draining', '1 while the server drains (SIGTERM, POST /api/drain): no new rooms', (g) => g.set(rooms.draining ? 1 : 0));
 	gauge('sfu_producers', 'producers of all peers', (g) => g.set(roomTotals().reduce((sum, s) => sum + s.producers, 0)));
 	gauge('sfu_consumers', 'consumers of all peers', (g) => g.set(roomTotals().reduce((sum, s) => sum + s.consumers, 0)));
 	gauge('sfu_worker_cpu_percent', 'CPU of each mediasoup worker over the last sample, % of one core', (g) => {

@@ -57,6 +57,7 @@ describe('resuming a session', () => {
 		await bob.peer.waitForNotification('peerReconnecting', (n) => n.peerId === 'alice' && n.reconnecting);
 		const held = room.peers.get('alice')!;
 		expect(held.connected).toBe(false);
+		expect((await http(server, 'GET', '/metrics')).text).toMatch(/^sfu_sessions_reconnecting 1$/m);
 		expect([...held.producers.keys()].sort()).toEqual([produced.audio, produced.video].sort());
 		expect(room.peers.get('bob')!.consumers.size).toBe(2);
 
@@ -81,6 +82,9 @@ describe('resuming a session', () => {
 		await waitFor('carol\'s microphone offered after the resume', () => back.serverRequestsOf('newConsumer').some((offer) => offer.producerId === carolsMic.id));
 		expect(room.peers.get('alice')).toBe(held);
 		expect(held.connected).toBe(true);
+		const metrics = (await http(server, 'GET', '/metrics')).text;
+		expect(metrics).toMatch(/^sfu_sessions_reconnecting 0$/m);
+		expect(metrics).toMatch(/^sfu_signalling_requests_total\{method="resume",outcome="ok"\} 1$/m);
 
 		// The session works on its new connection.
 		const stats = await back.request('getProducerStats', { producerId: produced.audio });
@@ -195,6 +199,7 @@ describe('draining', () => {
 			expect(started.json).toMatchObject({ status: 'draining', rooms: 1, peers: 1, drainTimeoutMs: 60_000 });
 
 			const health = await http(draining, 'GET', '/healthz');
+			expect((await http(draining, 'GET', '/metrics')).text).toMatch(/^sfu_draining 1$/m);
 			expect(health.status).toBe(503);
 			expect(health.json).toMatchObject({ status: 'draining', rooms: 1 });
 
