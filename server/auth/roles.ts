@@ -166,6 +166,7 @@ export const requirements: { [M in RequestMethod]: Requirement<M> } = {
 	getAudience: 'moderate',
 	raiseHand: null,
 	leave: null,
+	closeTransport: null,
 	ping: null,
 	resume: null,
 };

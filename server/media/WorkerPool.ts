@@ -81,7 +81,15 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
 	/** Workers that are running now. */
 	get workers(): MediaWorker[] {
-		return this.#slots.filter((slot): slot is MediaWorker => slot !== undefined && slot.alive);
+		return this.#slots.filter((slot): slot is MediaWorker => slot !== undefined && WorkerPool.#running(slot));
+	}
+
+	/**
+	 * A dying worker closes (and its routers emit 'workerclose') before it
+	 * emits 'died': whoever reacts to a lost router must not pick it again.
+	 */
+	static #running(slot: MediaWorker): boolean {
+		return slot.alive && !slot.worker.closed;
 	}
 
 	get plainTransportListenIp(): ms.TransportListenIp {
@@ -95,13 +103,13 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
 	worker(index: number): MediaWorker | undefined {
 		const slot = this.#slots[index];
-		return slot?.alive ? slot : undefined;
+		return slot && WorkerPool.#running(slot) ? slot : undefined;
 	}
 
 	loads(): WorkerLoad[] {
 		return this.#slots.map((slot, index) => ({
 			index,
-			alive: slot?.alive ?? false,
+			alive: slot !== undefined && WorkerPool.#running(slot),
 			consumers: slot?.consumers ?? 0,
 			routers: slot?.routers ?? 0,
 			cpuPercent: slot?.cpuPercent ?? 0,

@@ -187,7 +187,7 @@ export class Room extends EventEmitter<RoomEvents> {
 				paused: producer.paused,
 				...(typeof producer.appData.source === 'string' ? { source: producer.appData.source } : {}),
 			})),
-			consumers: [...peer.consumers.values()].map((consumer) => ({ id: consumer.id, producerId: consumer.producerId, paused: consumer.paused })),
+			consumers: [...peer.consumers.values()].map((consumer) => ({ id: consumer.id, producerId: consumer.producerId, paused: consumer.paused, producerPaused: consumer.producerPaused })),
 			dataProducers: [...peer.dataProducers.values()].map((dataProducer) => ({ id: dataProducer.id, label: dataProducer.label })),
 			dataConsumers: [...peer.dataConsumers.values()].map((dataConsumer) => ({ id: dataConsumer.id, dataProducerId: dataConsumer.dataProducerId })),
 		};

@@ -196,6 +196,10 @@ export const handlers: { [M in RequestMethod]: Handler<M> } = {
 		room.audience.raiseHand(peer, raised);
 		return done;
 	},
+	closeTransport: ({ room, peer }, { transportId }) => {
+		peer.own('transports', transportId, room.ownerOf).close();
+		return done;
+	},
 	leave: ({ room, peer }) => {
 		room.leave(peer);
 		return done;

@@ -215,7 +215,8 @@ export type ResumedTransport = {
 export type ResumeResponse = JoinResponse & {
 	transports: ResumedTransport[];
 	producers: { id: string; kind: ms.MediaKind; paused: boolean; source?: string }[];
-	consumers: { id: string; producerId: string; paused: boolean }[];
+	/** `paused`: by this peer; `producerPaused`: by its sender (a mute it may have missed while away). */
+	consumers: { id: string; producerId: string; paused: boolean; producerPaused: boolean }[];
 	dataProducers: { id: string; label: string }[];
 	dataConsumers: { id: string; dataProducerId: string }[];
 };
@@ -246,6 +247,8 @@ export type NotificationsFromPeer = {
 	changeDisplayName: ChangeDisplayNameData;
 	/** Ours: the peer leaves for good (the user left, the page is going away): closed at once, no grace window. */
 	leave: Record<string, never>;
+	/** Ours: closes one of the peer's transports, and the producers and consumers on it (e.g. one whose creation answer was lost, seen in `resume`). */
+	closeTransport: { transportId: string };
 };
 
 export type RequestsFromPeer = {

@@ -147,6 +147,7 @@ const notificationSchemas: { [M in keyof NotificationsFromPeer]: z.ZodType<Notif
 	// The length limit comes from configuration: see requestSchemas().
 	changeDisplayName: z.object({ displayName: z.string() }),
 	leave: z.union([z.object({}), z.undefined()]).transform(() => ({}) as Record<string, never>),
+	closeTransport: transportId,
 };
 
 export type RequestSchemas = { [M in RequestMethod]: z.ZodType<RequestData<M>> };

@@ -55,6 +55,7 @@ export const methodShapes: { [M in RequestMethod]: MethodShape<M> } = {
 	requestConsumerKeyFrame: { sample: { consumerId: id }, required: ['consumerId'] },
 	changeDisplayName: { sample: { displayName: 'Mallory' }, required: ['displayName'] },
 	leave: { sample: {}, required: [] },
+	closeTransport: { sample: { transportId: id }, required: ['transportId'] },
 	ping: { sample: {}, required: [] },
 	resume: { sample: {}, required: [] },
 };

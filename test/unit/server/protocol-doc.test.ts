@@ -13,7 +13,7 @@ type Exhaustive<K extends string> = { [M in K]: true };
 
 const notificationsFromPeer: Exhaustive<keyof NotificationsFromPeer> = {
 	closeProducer: true, pauseProducer: true, resumeProducer: true, pauseConsumer: true, resumeConsumer: true,
-	setConsumerPreferredLayers: true, setConsumerPriority: true, requestConsumerKeyFrame: true, changeDisplayName: true, leave: true,
+	setConsumerPreferredLayers: true, setConsumerPriority: true, requestConsumerKeyFrame: true, changeDisplayName: true, leave: true, closeTransport: true,
 };
 const requestsFromPeer: Exhaustive<Exclude<RequestMethod, keyof NotificationsFromPeer>> = {
 	getRouterRtpCapabilities: true, join: true, createWebRtcTransport: true, connectWebRtcTransport: true, restartIce: true,
