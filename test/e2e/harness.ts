@@ -4,7 +4,8 @@
  * probes that read what a page really decodes. Each participant gets its own
  * browser context (own profile, own fake devices).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -20,17 +21,41 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const MEDIA_TIMEOUT_MS = 45_000;
 export const SIGNAL_TIMEOUT_MS = 20_000;
 
-/** `auth.secret` set: the server needs join tokens (mint them with `server.auth.mint`); unset, it is in open mode. */
-export type ServerOverrides = { rooms?: { maxPeersPerRoom?: number }; auth?: { secret?: string } };
+/**
+ * `auth.secret` set: the server needs join tokens (mint them with `server.auth.mint`); unset, it is in open mode.
+ * `rooms.resumeGraceMs`: how long the server holds a dropped peer's session (default: the server's own, 20 s).
+ * `mediasoup.numWorkers`: one unless given.
+ */
+export type ServerOverrides = { rooms?: { maxPeersPerRoom?: number; resumeGraceMs?: number }; auth?: { secret?: string }; mediasoup?: { numWorkers?: number } };
 
-export async function startTestServer(overrides: ServerOverrides = {}): Promise<SfuServer> {
-	if (!existsSync(join(projectDir, 'web', 'dist', 'index.html'))) {
-		throw new Error('web/dist/index.html is missing: build the web client first (`npm test` does it via scripts/setup.mjs, or `npm run web:build`)');
+/** The newest modification time of the web client's sources (web/ without dist/ and node_modules/). */
+function newestWebSource(dir = join(projectDir, 'web')): number {
+	let newest = 0;
+	for (const entry of readdirSync(dir, { withFileTypes: true })) {
+		if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+		const path = join(dir, entry.name);
+		newest = Math.max(newest, entry.isDirectory() ? newestWebSource(path) : statSync(path).mtimeMs);
 	}
+	return newest;
+}
+
+/** Builds web/dist when it is missing or older than a source file, so the browser tests run the code under test. */
+export function ensureWebBuilt(): void {
+	const index = join(projectDir, 'web', 'dist', 'index.html');
+	if (existsSync(index) && statSync(index).mtimeMs >= newestWebSource()) return;
+	const vite = join(projectDir, 'node_modules', 'vite', 'bin', 'vite.js');
+	const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: join(projectDir, 'web'), encoding: 'utf8' });
+	if (result.status !== 0 || !existsSync(index)) {
+		throw new Error(`building the web client failed (npm run web:build):\n${result.stdout}${result.stderr}`);
+	}
+}
+
+export async function startTestServer({ mediasoup, ...overrides }: ServerOverrides = {}): Promise<SfuServer> {
+	ensureWebBuilt();
 	const config = loadConfig({
 		overrides: {
 			http: { listenHost: '127.0.0.1', listenPort: 0 },
-			mediasoup: { numWorkers: 1, webRtcServerPort: 0, announcedAddress: '127.0.0.1', listenIp: '127.0.0.1' },
+			mediasoup: { numWorkers: 1, webRtcServerPort: 0, announcedAddress: '127.0.0.1', listenIp: '127.0.0.1', ...mediasoup },
 			log: { level: 'warn' },
 			...overrides,
 		},
@@ -75,8 +100,11 @@ export type Participant = {
 	log: string[];
 };
 
-/** `viewport`: another window size (a phone); `initScript`: runs in the page before its own scripts (e.g. to count device requests). */
-export type ParticipantOptions = { viewport?: { width: number; height: number }; initScript?: () => void };
+/**
+ * `viewport`: another window size (a phone); `initScript`: runs in the page before its own scripts (e.g. to count device requests);
+ * `beforeGoto`: set-up of the page before it opens the link (e.g. `page.routeWebSocket`).
+ */
+export type ParticipantOptions = { viewport?: { width: number; height: number }; initScript?: () => void; beforeGoto?: (page: Page) => Promise<void> };
 
 export async function openParticipant(browser: Browser, url: string, name: string, options: ParticipantOptions = {}): Promise<Participant> {
 	const context = await browser.newContext({
@@ -88,9 +116,11 @@ export async function openParticipant(browser: Browser, url: string, name: strin
 	const page = await context.newPage();
 	const log: string[] = [];
 	page.on('console', (message) => {
-		if (message.type() === 'error' || message.type() === 'warning') log.push(`${message.type()}: ${message.text()}`);
+		// E2E_CONSOLE=1 keeps the page's info lines too (the client logs its resume plans, ICE restarts, timings).
+		if (message.type() === 'error' || message.type() === 'warning' || (process.env.E2E_CONSOLE && message.type() === 'info')) log.push(`${message.type()}: ${message.text()}`);
 	});
 	page.on('pageerror', (error) => log.push(`pageerror: ${error.message}`));
+	await options.beforeGoto?.(page);
 	await page.goto(url);
 	return { name, context, page, log };
 }
@@ -268,4 +298,38 @@ export async function recordSessionPhases(page: Page): Promise<void> {
 
 export async function recordedSessionPhases(page: Page): Promise<string[]> {
 	return page.evaluate(() => (globalThis as unknown as ProbeWindow).sfuTestPhases ?? []);
+}
+
+type PresenceWindow = ProbeWindow & {
+	document: { querySelector(selector: string): unknown };
+	sfuPresence?: Record<string, { present: boolean; at: number }[]>;
+};
+
+/**
+ * Starts recording, in the page, every time something matching `selector`
+ * appears or disappears (a tile, a badge), under `key`. A node Vue only
+ * moves is present before and after, so a move is not a disappearance.
+ */
+export async function watchPresence(page: Page, key: string, selector: string): Promise<void> {
+	await page.evaluate(
+		({ key, selector }) => {
+			const w = globalThis as unknown as PresenceWindow;
+			const log: { present: boolean; at: number }[] = [];
+			w.sfuPresence = { ...w.sfuPresence, [key]: log };
+			let present: boolean | undefined;
+			const note = () => {
+				const now = w.document.querySelector(selector) !== null;
+				if (now !== present) log.push({ present: now, at: Date.now() });
+				present = now;
+			};
+			note();
+			new w.MutationObserver(note).observe(w.document.body, { subtree: true, childList: true, attributes: true });
+		},
+		{ key, selector },
+	);
+}
+
+/** What `watchPresence` recorded: each change, the first entry being the state when it started. */
+export async function presenceLog(page: Page, key: string): Promise<{ present: boolean; at: number }[]> {
+	return page.evaluate((key) => (globalThis as unknown as PresenceWindow).sfuPresence?.[key] ?? [], key);
 }

@@ -1,8 +1,9 @@
 /**
  * The web client in real Chromium against the real server: a three-person
  * meeting joined by deep link, camera and microphone muting, screen share
- * and the presentation layout, layer adaptation, chat, leaving, automatic
- * rejoin after the server drops the WebSocket, and H.264.
+ * and the presentation layout, layer adaptation, chat, leaving, a dropped
+ * WebSocket resumed, a closed session rejoined, media rebuilt after its
+ * worker died, H.264 and ICE over TCP.
  *
  * One room carries the whole story, so the tests below run in order and
  * share participants. Every wait is a bounded poll of what the page (or the
@@ -332,10 +333,11 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 		expect(link).toBe(`${server.url}/?roomId=${ROOM}`);
 	});
 
-	it('when the server drops a page’s WebSocket, or its media worker dies, pages rejoin by themselves and media flows again', async () => {
-		for (const drop of ['closed by the server', 'TCP connection destroyed', 'media worker killed'] as const) {
+	it('a dropped WebSocket resumes the same session; a page the server closed, or whose worker died, rebuilds its media and it flows again', async () => {
+		for (const drop of ['TCP connection destroyed', 'closed by the server', 'media worker killed'] as const) {
 			const before = consumersOf(server, ROOM, id(alice), id(bob)).map((c) => c.consumer.id);
 			expect(before).toHaveLength(2);
+			const producersBefore = [...(serverPeer(server, ROOM, id(bob))?.producers.keys() ?? [])].sort();
 			const affected = drop === 'media worker killed' ? [alice, bob] : [bob];
 			for (const p of affected) await recordSessionPhases(p.page);
 			if (drop === 'closed by the server') {
@@ -346,24 +348,44 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 			} else if (drop === 'TCP connection destroyed') {
 				destroySignallingSocket(server, ROOM, id(bob));
 			} else {
-				// The room's only worker: the server replaces it and tells everyone to reconnect.
+				// The room's only worker: the server replaces it, and the peers rebuild their media in the same session.
 				const [worker] = server.pool.workers;
 				if (!worker) throw new Error('no live worker');
 				process.kill(worker.pid, 'SIGKILL');
 			}
 			await withLogs([alice, bob], async () => {
-				// The pages say so, then are back; Alice gets Bob back with new consumers.
+				const phases = async (p: Participant) => recordedSessionPhases(p.page);
+				if (drop === 'media worker killed') {
+					// The server rebuilds the media in the same session (`mediaReset`): the pages say so, and do not rejoin.
+					for (const p of affected) {
+						await until(
+							`${p.name}'s page to say its media is being restored`,
+							async () => ((await phases(p)).some((e) => e.startsWith('banner:Media connection lost')) ? true : undefined),
+							SIGNAL_TIMEOUT_MS,
+						);
+					}
+				} else {
+					await until(`Bob's page to show it reconnects (${drop})`, async () => ((await phases(bob)).includes('phase:reconnecting') ? true : undefined), SIGNAL_TIMEOUT_MS);
+				}
 				for (const p of affected) await p.page.locator('[data-testid="meeting-room"][data-session="joined"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
-				await until(
-					`Alice to consume Bob's new producers (${drop})`,
-					async () => {
-						const now = consumersOf(server, ROOM, id(alice), id(bob)).map((c) => c.consumer.id);
-						return now.length === 2 && now.every((consumerId) => !before.includes(consumerId)) ? now : undefined;
-					},
-					MEDIA_TIMEOUT_MS,
-				);
-				await expectVideoDecoding(alice.page, tileVideo('Bob'), `Alice sees Bob after he rejoined (${drop})`);
-				await expectVideoDecoding(bob.page, tileVideo('Alice'), `Bob sees Alice after he rejoined (${drop})`);
+				if (drop === 'TCP connection destroyed') {
+					// Resumed: the server kept Bob's producers and Alice's consumers of them.
+					await until('the server to see Bob connected again', async () => (serverPeer(server, ROOM, id(bob))?.connected ? true : undefined), SIGNAL_TIMEOUT_MS);
+					expect([...(serverPeer(server, ROOM, id(bob))?.producers.keys() ?? [])].sort()).toEqual(producersBefore);
+					expect(consumersOf(server, ROOM, id(alice), id(bob)).map((c) => c.consumer.id)).toEqual(before);
+				} else {
+					// Alice gets Bob's media back with new consumers.
+					await until(
+						`Alice to consume Bob's new producers (${drop})`,
+						async () => {
+							const now = consumersOf(server, ROOM, id(alice), id(bob)).map((c) => c.consumer.id);
+							return now.length === 2 && now.every((consumerId) => !before.includes(consumerId)) ? now : undefined;
+						},
+						MEDIA_TIMEOUT_MS,
+					);
+				}
+				await expectVideoDecoding(alice.page, tileVideo('Bob'), `Alice sees Bob after ${drop}`);
+				await expectVideoDecoding(bob.page, tileVideo('Alice'), `Bob sees Alice after ${drop}`);
 				const audio = await until(
 					`Alice hears Bob again (${drop})`,
 					async () => {
@@ -373,12 +395,16 @@ describe('meeting in Chromium', { timeout: 180_000 }, () => {
 					MEDIA_TIMEOUT_MS,
 				);
 				expect(audio).toHaveLength(1);
-				// They were told, rather than left looking at a frozen picture.
+				// They were told, rather than left looking at a frozen picture, and ended in the room.
 				for (const p of affected) {
-					const phases = await recordedSessionPhases(p.page);
-					expect(phases, `phases ${p.name}'s page showed (${drop})`).toContain('phase:reconnecting');
-					expect(phases.some((entry) => entry.startsWith('banner:Reconnecting'))).toBe(true);
-					expect(phases.filter((entry) => entry.startsWith('phase:')).at(-1)).toBe('phase:joined');
+					const seen = await phases(p);
+					if (drop === 'media worker killed') {
+						expect(seen, `${p.name}'s page rebuilt its media in the same session, without rejoining`).not.toContain('phase:reconnecting');
+					} else {
+						expect(seen, `phases ${p.name}'s page showed (${drop})`).toContain('phase:reconnecting');
+						expect(seen.some((entry) => entry.startsWith('banner:Reconnecting'))).toBe(true);
+					}
+					expect(seen.filter((entry) => entry.startsWith('phase:')).at(-1) ?? 'phase:joined').toBe('phase:joined');
 				}
 			});
 		}

@@ -11,6 +11,7 @@ import {
 	randomRoomId,
 	savePreferences,
 	signallingUrl,
+	withResumeToken,
 	type KeyValueStore,
 } from '../../../web/src/lib/settings.js';
 
@@ -79,6 +80,13 @@ describe('links', () => {
 		expect(signallingUrl('https://localhost:4443/?roomId=r', 'r1', 'h.p.s')).toBe('wss://localhost:4443/?roomId=r1&token=h.p.s');
 		expect(signallingUrl('http://127.0.0.1:5173/', 'r1', 'h.p.s')).toBe('ws://127.0.0.1:5173/?roomId=r1&token=h.p.s');
 		expect(signallingUrl('http://127.0.0.1:5173/', 'r1', 'h.p.s', 'wss://10.0.0.2:4443')).toBe('wss://10.0.0.2:4443/?roomId=r1&token=h.p.s');
+	});
+
+	it('a connection that resumes a session carries its resume token besides the identity', () => {
+		const url = signallingUrl('https://localhost:4443/', 'r1', 'h.p.s');
+		expect(withResumeToken(url, 'abc_-9')).toBe('wss://localhost:4443/?roomId=r1&token=h.p.s&resume=abc_-9');
+		// Once more with another token: replaced, not added.
+		expect(withResumeToken(withResumeToken(url, 'one'), 'two')).toBe('wss://localhost:4443/?roomId=r1&token=h.p.s&resume=two');
 	});
 
 	it('after joining, the address keeps the room and the invitation (a reload joins the same way), nothing else', () => {

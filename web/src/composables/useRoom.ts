@@ -34,6 +34,8 @@ export type ConsumerView = Omit<RemoteConsumer, 'track'> & {
 };
 
 export type PeerView = PeerInfo & {
+	/** Its connection dropped and the server holds its session (`peerReconnecting`): it should be back soon. */
+	reconnecting: boolean;
 	mic?: ConsumerView | undefined;
 	webcam?: ConsumerView | undefined;
 	screen?: ConsumerView | undefined;
@@ -69,12 +71,16 @@ export function useRoom(media: Media) {
 	const roomId = ref('');
 	const displayName = ref('');
 	const peers = ref<PeerInfo[]>([]);
+	/** Peers whose connection dropped and whose session the server holds. */
+	const reconnectingPeers = ref<ReadonlySet<PeerId>>(new Set());
 	const consumers = reactive(new Map<string, ConsumerView>());
 	const producers = reactive(new Map<MediaSource, LocalProducerView>());
 	const activeSpeakerId = ref<PeerId | null>(null);
 	const speakingVolumes = ref<Record<PeerId, number>>({});
 	const errors = ref<UserError[]>([]);
 	const transportStates = reactive({ send: 'new', recv: 'new' });
+	/** The server lost our media (its worker died) and the transports are being rebuilt, the session kept. */
+	const mediaRecovering = ref(false);
 	const micPaused = ref(false);
 	const cameraPaused = ref(false);
 	const screenStream = shallowRef<MediaStream>();
@@ -109,11 +115,20 @@ export function useRoom(media: Media) {
 			const failure = state.phase === 'failed' ? state.failure : undefined;
 			if (failure && !errors.value.some((e) => e.kind === failure)) showError(userError(failure));
 		});
-		room.on('peers', (list) => {
+		room.on('peers', (list, { resumed }) => {
 			peers.value = list;
+			const present = new Set(list.map((p) => p.id));
+			reconnectingPeers.value = resumed ? new Set([...reconnectingPeers.value].filter((id) => present.has(id))) : new Set();
+			if (resumed) return;
 			// A new session: the server forgot the hands of the one before.
 			handRaised.value = false;
 			hands.value = [];
+		});
+		room.on('peerReconnecting', (id, reconnecting) => {
+			const next = new Set(reconnectingPeers.value);
+			if (reconnecting) next.add(id);
+			else next.delete(id);
+			reconnectingPeers.value = next;
 		});
 		room.on('audience', (count) => {
 			audience.value = count;
@@ -126,6 +141,7 @@ export function useRoom(media: Media) {
 		});
 		room.on('peerLeft', (id) => {
 			peers.value = peers.value.filter((p) => p.id !== id);
+			if (reconnectingPeers.value.has(id)) reconnectingPeers.value = new Set([...reconnectingPeers.value].filter((p) => p !== id));
 			for (const [consumerId, consumer] of consumers) if (consumer.peerId === id) consumers.delete(consumerId);
 			if (activeSpeakerId.value === id) activeSpeakerId.value = null;
 		});
@@ -174,6 +190,12 @@ export function useRoom(media: Media) {
 		});
 		room.on('transportState', (direction, state) => {
 			transportStates[direction] = state;
+			if (state === 'connected') mediaRecovering.value = false;
+		});
+		room.on('mediaReset', () => {
+			mediaRecovering.value = true;
+			transportStates.send = 'new';
+			transportStates.recv = 'new';
 		});
 		room.on('error', showError);
 		room.on('access', (state) => {
@@ -243,6 +265,8 @@ export function useRoom(media: Media) {
 		roomId.value = options.roomId;
 		displayName.value = options.displayName;
 		peers.value = [];
+		reconnectingPeers.value = new Set();
+		mediaRecovering.value = false;
 		consumers.clear();
 		producers.clear();
 		hostNotice.value = undefined;
@@ -294,6 +318,8 @@ export function useRoom(media: Media) {
 		client.value = undefined;
 		session.value = { ...session.value, phase: 'left' };
 		peers.value = [];
+		reconnectingPeers.value = new Set();
+		mediaRecovering.value = false;
 		consumers.clear();
 		producers.clear();
 		activeSpeakerId.value = null;
@@ -393,7 +419,7 @@ export function useRoom(media: Media) {
 
 	const peerViews = computed<PeerView[]>(() =>
 		peers.value.map((peer) => {
-			const view: PeerView = { ...peer, quality: 'unknown' };
+			const view: PeerView = { ...peer, reconnecting: reconnectingPeers.value.has(peer.id), quality: 'unknown' };
 			for (const consumer of consumers.values()) {
 				if (consumer.peerId !== peer.id) continue;
 				if (consumer.source === 'mic') view.mic = consumer;
@@ -440,6 +466,7 @@ export function useRoom(media: Media) {
 		speakingVolumes,
 		errors,
 		transportStates,
+		mediaRecovering,
 		micPaused,
 		cameraPaused,
 		screenStream,

@@ -1,7 +1,11 @@
 /**
- * The protoo connection, typed by the protocol module: requests, peer
+ * One protoo connection, typed by the protocol module: requests, peer
  * notifications, and dispatch of the server's requests and notifications to
- * handlers that must cover every method. Only RoomClient uses it.
+ * handlers that must cover every method. Only the lib's session modules use it.
+ *
+ * One WebSocket, one attempt: protoo-client's own retries are off, and a
+ * socket that drops is not reopened here. Session.ts decides when to try
+ * again and with which URL (the resume token changes it).
  */
 import { Peer, WebSocketTransport } from 'protoo-client';
 import type { ProtooNotification, ProtooRequest } from 'protoo-client';
@@ -24,12 +28,12 @@ export type ServerRequestHandlers = {
 
 export type SignallingEvents = {
 	open: () => void;
-	/** One attempt to open the WebSocket failed; protoo tries again. */
-	failed: (attempt: number) => void;
-	/** An open WebSocket dropped; protoo reconnects by itself. */
-	disconnected: () => void;
-	/** Gone for good: protoo gave up, or the server closed it. */
-	closed: () => void;
+	/** The WebSocket could not be opened. */
+	failed: () => void;
+	/** The open WebSocket is gone: the server closed it (`closed`), or it dropped. */
+	lost: (cause: 'closed' | 'dropped') => void;
+	/** Something (response, notification, request) arrived: the connection is alive. */
+	heard: () => void;
 };
 
 /** A rejected request, with protoo's error code (ErrorCode in the protocol). */
@@ -44,33 +48,26 @@ export class SignallingError extends Error {
 	}
 }
 
-/** Attempts to open the WebSocket before 'closed' (each one emits 'failed'). */
-const RETRY = { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 2000 };
-
 export class Signalling {
 	readonly #peer: Peer;
 	#closed = false;
+	#opened = false;
 
-	constructor(
-		url: string,
-		events: SignallingEvents,
-		notifications: ServerNotificationHandlers,
-		requests: ServerRequestHandlers,
-	) {
-		this.#peer = new Peer(new WebSocketTransport(url, { retry: RETRY }));
-		const live = (fn: () => void) => () => {
-			if (!this.#closed) fn();
-		};
-		this.#peer.on('open', live(events.open));
-		this.#peer.on('disconnected', live(events.disconnected));
-		this.#peer.on('failed', (attempt) => {
-			if (!this.#closed) events.failed(attempt);
+	constructor(url: string, events: SignallingEvents, notifications: ServerNotificationHandlers, requests: ServerRequestHandlers) {
+		const transport = new WebSocketTransport(url, { retry: { retries: 0 } });
+		this.#peer = new Peer(transport);
+		transport.on('message', () => {
+			if (!this.#closed) events.heard();
 		});
-		this.#peer.on('close', () => {
+		this.#peer.on('open', () => {
 			if (this.#closed) return;
-			this.#closed = true;
-			events.closed();
+			this.#opened = true;
+			events.open();
 		});
+		// An open socket that closes abnormally: protoo would reopen the same URL by itself. Stop it; the session decides.
+		this.#peer.on('disconnected', () => this.#end(() => events.lost('dropped')));
+		// protoo closes for good on the server's close code (4000), or when an attempt failed (no retries here).
+		this.#peer.on('close', () => this.#end(() => (this.#opened ? events.lost('closed') : events.failed())));
 		this.#peer.on('notification', (notification) => {
 			if (!this.#closed) this.#dispatchNotification(notification, notifications);
 		});
@@ -83,6 +80,7 @@ export class Signalling {
 		});
 	}
 
+	/** Closed by us or gone: nothing more is sent or reported. */
 	get closed(): boolean {
 		return this.#closed;
 	}
@@ -96,18 +94,25 @@ export class Signalling {
 		}
 	}
 
-	/** Fire and forget; a notification lost with a dropping socket is redone after rejoining. */
+	/** Fire and forget; what a dropped connection loses is reconciled when the session is resumed. */
 	notify<M extends PeerNotificationMethod>(method: M, data: NotificationsFromPeer[M]): void {
 		if (this.#closed) return;
 		this.#peer.notify(method, data).catch(() => {
-			// The socket is going away; the session state machine handles that.
+			// The socket is going away; the session handles that.
 		});
 	}
 
-	/** Closes without emitting 'closed' (the caller decided). */
+	/** Closes without reporting it (the caller decided). */
 	close(): void {
 		this.#closed = true;
 		this.#peer.close();
+	}
+
+	#end(report: () => void): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#peer.close();
+		report();
 	}
 
 	#dispatchNotification(notification: ProtooNotification, handlers: ServerNotificationHandlers): void {

@@ -77,6 +77,13 @@ export function signallingUrl(pageUrl: string, roomId: string, token: string, se
 	return base.toString();
 }
 
+/** The URL of a connection that takes a held session over: the same identity, plus the session's resume token. */
+export function withResumeToken(url: string, resumeToken: string): string {
+	const next = new URL(url);
+	next.searchParams.set('resume', resumeToken);
+	return next.toString();
+}
+
 /** The page's address as it should stay in the bar after joining: the room, and what the invitation carried. */
 export function joinedPageQuery(roomId: string, link: Pick<DeepLink, 'token' | 'role'>): string {
 	const params = new URLSearchParams({ roomId });

@@ -11,6 +11,8 @@ declare module 'protoo-client' {
 		constructor(url: string, options?: { retry?: RetryOptions });
 		readonly closed: boolean;
 		close(): void;
+		/** Every parsed message (request, response, notification), besides the Peer's own listener. */
+		on(event: 'message', listener: (message: unknown) => void): this;
 	}
 
 	export class Peer {
