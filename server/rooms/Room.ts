@@ -18,7 +18,7 @@ import type { WorkerPool } from '../media/WorkerPool.js';
 import { conflict, limitReached, notFound } from '../signalling/errors.js';
 import type { JoinResponse, NotificationMethod, NotificationsFromServer, PeerId, PeerInfo, ResumeResponse, RoomId, RoomSummary } from '../signalling/protocol.js';
 import { Audience } from './Audience.js';
-import { inBatches } from './fanOut.js';
+import { inBatches, settleInBatches } from './fanOut.js';
 import { ConsumerOffers } from './ConsumerOffers.js';
 import { Moderation } from './Moderation.js';
 import { Peer, type OwnerLookup, type PeerTransport, type ProducerAppData } from './Peer.js';
@@ -26,6 +26,9 @@ import { RoomRouters, type RoomRouter } from './RoomRouters.js';
 import { SpeakerDetection } from './speakers.js';
 
 type RoomEvents = { close: [] };
+
+/** How long `produceData` waits for the members to accept their data consumers before it answers anyway. */
+const DATA_OFFER_WAIT_MS = 2000;
 
 export type CloseReason = NotificationsFromServer['reconnectRequired']['reason'];
 
@@ -447,9 +450,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		});
 		peer.addDataProducer(dataProducer);
 		dataProducer.observer.once('close', () => this.#routers.forgetProducer(dataProducer.id));
-		inBatches(this.joinedPeers(), (other) => {
-			if (other !== peer) void this.#offers.consumeData(other, peer, dataProducer);
-		});
+		// Answered once the members have it (or after a bound): the first message sent on it then reaches them.
+		await settleInBatches(this.joinedPeers().filter((other) => other !== peer), (other) => this.#offers.consumeData(other, peer, dataProducer), DATA_OFFER_WAIT_MS);
 		return dataProducer;
 	}
 

@@ -15,3 +15,19 @@ export function inBatches<T>(items: readonly T[], task: (item: T) => void, size 
 	};
 	next();
 }
+
+/** inBatches for asynchronous work: resolves once every task has settled, or after `timeoutMs`, whichever is first. */
+export function settleInBatches<T>(items: readonly T[], task: (item: T) => Promise<unknown>, timeoutMs: number, size = FAN_OUT_BATCH): Promise<void> {
+	return new Promise<void>((resolve) => {
+		let pending = items.length;
+		const timer = setTimeout(resolve, timeoutMs);
+		timer.unref();
+		const settled = () => {
+			if (--pending > 0) return;
+			clearTimeout(timer);
+			resolve();
+		};
+		if (pending === 0) settled();
+		inBatches(items, (item) => void task(item).then(settled, settled), size);
+	});
+}
