@@ -379,6 +379,12 @@ describe('ICE recovery', () => {
 			expect(ice([{ type: 'resumed', serverIceState: 'disconnected' }], suspended).types).toEqual(['restartIce', 'startTimer']);
 		});
 
+		it('after a resume from a silent connection (a dead path, say a new address), ICE is restarted though both sides still say connected', () => {
+			const suspended = ice([{ type: 'signallingLost' }], connected).state;
+			expect(ice([{ type: 'resumed', serverIceState: 'completed', pathLost: true }], suspended).types).toEqual(['restartIce', 'startTimer']);
+			expect(ice([{ type: 'resumed', serverIceState: 'new', pathLost: true }], ice([{ type: 'signallingLost' }]).state).types, 'never started: nothing to restart').toEqual([]);
+		});
+
 		it('a transport that never started has nothing to restart', () => {
 			const suspended = ice([{ type: 'signallingLost' }]).state;
 			const resumed = ice([{ type: 'resumed', serverIceState: 'new' }], suspended);

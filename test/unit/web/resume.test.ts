@@ -62,6 +62,14 @@ describe('resume reconciliation', () => {
 		expect(nothingToReconcile(plan)).toBe(true);
 	});
 
+	it('a connection lost by silence restarts ICE on every started transport, though both sides still say connected', () => {
+		expect(planResume(local, same).restartIce).toEqual([]);
+		const plan = planResume(local, same, 'silent');
+		expect(plan.pathLost).toBe(true);
+		expect(plan.restartIce.sort()).toEqual(['recv', 'send']);
+		expect(planResume(local, same, 'dropped').restartIce, 'a socket that was closed says nothing about the media path').toEqual([]);
+	});
+
 	it('a transport the server created but whose answer we never got is closed there', () => {
 		const plan = planResume(local, { ...same, transports: [...same.transports, { id: 'lost', direction: 'recv', iceState: 'new', dtlsState: 'new' }] });
 		expect(plan.closeTransportsOnServer).toEqual(['lost']);

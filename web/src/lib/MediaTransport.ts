@@ -79,8 +79,8 @@ export class MediaTransport {
 	}
 
 	/** The session was resumed: restart ICE now if either side lost it. */
-	resumed(serverIceState: ServerIceState): void {
-		this.#event({ type: 'resumed', serverIceState });
+	resumed(serverIceState: ServerIceState, pathLost: boolean): void {
+		this.#event({ type: 'resumed', serverIceState, pathLost });
 	}
 
 	networkChanged(): void {

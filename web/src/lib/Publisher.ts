@@ -244,7 +244,7 @@ export class Publisher {
 		if (plan.dropTransports.includes('send')) {
 			this.#dropTransport();
 		} else if (serverIceState) {
-			this.#transport?.resumed(serverIceState);
+			this.#transport?.resumed(serverIceState, plan.pathLost);
 		}
 		for (const source of plan.withdrawProducers) this.withdraw(source);
 		for (const producerId of plan.closeOnServer) signalling?.notify('closeProducer', { producerId });

@@ -17,7 +17,7 @@ import type { LayerCommand } from './layers.js';
 import type { LivenessPolicy } from './liveness.js';
 import type { ModerationMethod } from './moderation.js';
 import { Publisher, SCTP_CAPABILITIES } from './Publisher.js';
-import type { IcePolicy, ServerIceState, SessionPolicy, SessionState } from './reconnect.js';
+import type { IcePolicy, ServerIceState, SessionPolicy, SessionState, SocketLossCause } from './reconnect.js';
 import { planResume } from './resume.js';
 import type { LocalSession } from './resume.js';
 import type { ChatMessage, Emit, RoomClientEvents } from './roomEvents.js';
@@ -211,7 +211,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 	#host(): SessionHost {
 		return {
 			join: (signalling) => this.#join(signalling),
-			resume: (signalling, response) => this.#resume(signalling, response),
+			resume: (signalling, response, lostBy) => this.#resume(signalling, response, lostBy),
 			suspendMedia: () => {
 				this.#publisher.suspend();
 				this.#subscriber.suspend();
@@ -294,7 +294,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 	 * while we were away), then what it holds against what we have, then
 	 * whatever is still missing, as after a join.
 	 */
-	async #resume(signalling: Signalling, response: ResumeResponse): Promise<void> {
+	async #resume(signalling: Signalling, response: ResumeResponse, lostBy: SocketLossCause | undefined): Promise<void> {
 		const generation = this.#generation;
 		this.#apply(permissionsChanged(this.#access, response, this.#publisher.published));
 		if (this.#access.locked !== response.locked) this.#setAccess({ ...this.#access, locked: response.locked });
@@ -309,7 +309,7 @@ export class RoomClient extends TypedEmitter<RoomClientEvents> {
 			peerIds: [...this.#peerNames.keys()],
 			mutedByHost: this.#access.mutedByHost,
 		};
-		const plan = planResume(local, response);
+		const plan = planResume(local, response, lostBy);
 		console.info('resume plan', JSON.stringify(plan));
 		const serverIce = (id: string | undefined) => response.transports.find((t) => t.id === id)?.iceState as ServerIceState | undefined;
 		this.#peerNames.clear();

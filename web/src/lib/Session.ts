@@ -13,7 +13,7 @@ import type { UserError } from './errors.js';
 import { checkLiveness, defaultLivenessPolicy, heard, startLiveness, suspect } from './liveness.js';
 import type { LivenessPolicy, LivenessState } from './liveness.js';
 import { defaultSessionPolicy, initialSessionState, sessionTransition } from './reconnect.js';
-import type { SessionEffect, SessionEvent, SessionPolicy, SessionState } from './reconnect.js';
+import type { SessionEffect, SessionEvent, SessionPolicy, SessionState, SocketLossCause } from './reconnect.js';
 import { withResumeToken } from './settings.js';
 import { Signalling, SignallingError } from './Signalling.js';
 import type { ServerNotificationHandlers, ServerRequestHandlers } from './Signalling.js';
@@ -27,8 +27,8 @@ export type JoinOutcome = { lobby: true } | { lobby: false; resume?: ResumeCrede
 export type SessionHost = {
 	/** A fresh join on this connection: undefined when it went stale meanwhile. */
 	join(signalling: Signalling): Promise<JoinOutcome | undefined>;
-	/** The server gave the session back: reconcile what we have with what it holds. */
-	resume(signalling: Signalling, response: ResumeResponse): Promise<void>;
+	/** The server gave the session back: reconcile what we have with what it holds (`lostBy`: how the last connection was lost). */
+	resume(signalling: Signalling, response: ResumeResponse, lostBy: SocketLossCause | undefined): Promise<void>;
 	/** The connection is gone and the server holds the media: keep it, recover nothing until resumed. */
 	suspendMedia(): void;
 	/** The media's server side is gone (or the user left). */
@@ -122,7 +122,11 @@ export class Session extends TypedEmitter<SessionEvents> {
 
 	// -------------------------------------------------------------------------
 
+	/** How the last connection was lost, for the resume (a silent loss may mean a dead media path). */
+	#lostBy: SocketLossCause | undefined;
+
 	#dispatch(event: SessionEvent): void {
+		if (event.type === 'socketLost') this.#lostBy = event.cause;
 		const { state, effects } = sessionTransition(this.#state, event, this.#policy);
 		const changed = state !== this.#state;
 		this.#state = state;
@@ -241,7 +245,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 			async (response) => {
 				if (!this.#live(connection)) return;
 				try {
-					await this.#host.resume(connection, response);
+					await this.#host.resume(connection, response, this.#lostBy);
 				} catch (error) {
 					// Our side could not be put right: the session is the server's again, but rebuild it.
 					console.error('reconciling the resumed session failed', error);

@@ -272,7 +272,7 @@ export class Subscriber {
 			this.#transport?.close();
 			this.#transport = undefined;
 		} else if (serverIceState) {
-			this.#transport?.resumed(serverIceState);
+			this.#transport?.resumed(serverIceState, plan.pathLost);
 		}
 		for (const id of plan.dropConsumers) this.consumerClosed(id);
 		for (const id of plan.dropDataConsumers) this.dataConsumerClosed(id);

@@ -308,8 +308,12 @@ export type IceEvent =
 	| { type: 'restartFailed' }
 	/** The signalling connection is gone (the server may still hold the transport). */
 	| { type: 'signallingLost' }
-	/** The session was resumed; the server's side of this transport is in `serverIceState`. */
-	| { type: 'resumed'; serverIceState: ServerIceState }
+	/**
+	 * The session was resumed; the server's side of this transport is in
+	 * `serverIceState`. `pathLost`: the connection was lost by silence (a
+	 * dead path, e.g. a new address), which the server cannot see.
+	 */
+	| { type: 'resumed'; serverIceState: ServerIceState; pathLost?: boolean }
 	/** The browser says the network changed (back online, another interface). */
 	| { type: 'networkChanged' };
 
@@ -335,14 +339,17 @@ export const initialIceState: IceRecoveryState = { phase: 'new', restarts: 0, co
 
 /**
  * After a resume: whether this transport's ICE must be restarted. It must
- * when the browser lost it (`disconnected`, `failed`), or when it had
- * started and the server's side is not connected (its address changed,
- * consent expired while we were away). A transport that never started
- * (`new`) has nothing to restart.
+ * when the browser lost it (`disconnected`, `failed`), when it had started
+ * and the server's side is not connected (consent expired while we were
+ * away), or when the connection was lost by silence (`pathLost`): the path
+ * itself may be dead (a new address), and neither side says so for seconds
+ * (the server checks no consent; the browser waits ~6 s before
+ * `disconnected`). A transport that never started (`new`) has nothing to
+ * restart; restarting a healthy one costs a round trip, not the media.
  */
-export function iceNeedsRestart(local: TransportConnectionState, server: ServerIceState): boolean {
+export function iceNeedsRestart(local: TransportConnectionState, server: ServerIceState, pathLost = false): boolean {
 	if (local === 'new' || local === 'closed') return false;
-	if (local === 'disconnected' || local === 'failed') return true;
+	if (local === 'disconnected' || local === 'failed' || pathLost) return true;
 	return server !== 'connected' && server !== 'completed';
 }
 
@@ -392,7 +399,7 @@ export function iceTransition(
 		case 'signallingLost':
 			return { state: { ...state, phase: 'suspended' }, effects: [{ type: 'cancelTimer' }] };
 		case 'resumed': {
-			if (iceNeedsRestart(state.connection, event.serverIceState)) return restart();
+			if (iceNeedsRestart(state.connection, event.serverIceState, event.pathLost)) return restart();
 			const phase: IcePhase = state.connection === 'connected' ? 'connected' : 'new';
 			return { state: { ...state, phase, restarts: phase === 'connected' ? 0 : state.restarts }, effects: [] };
 		}

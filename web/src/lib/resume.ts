@@ -8,7 +8,7 @@
  */
 import type { PeerId, PeerInfo, ResumeResponse } from '../../../server/signalling/protocol.js';
 import { iceNeedsRestart } from './reconnect.js';
-import type { ServerIceState, TransportConnectionState } from './reconnect.js';
+import type { ServerIceState, SocketLossCause, TransportConnectionState } from './reconnect.js';
 import type { MediaSource } from './sources.js';
 
 export type TransportDirection = 'send' | 'recv';
@@ -27,6 +27,8 @@ export type LocalSession = {
 };
 
 export type ResumePlan = {
+	/** The connection was lost by silence: the media path may be dead too (see iceNeedsRestart). */
+	pathLost: boolean;
 	/** Transports the server no longer has: closed here (with what they carry) and created again. */
 	dropTransports: TransportDirection[];
 	/** Transports whose ICE must be restarted (`restartIce`) rather than recreated. */
@@ -57,7 +59,8 @@ export type ResumePlan = {
 	peersNew: PeerInfo[];
 };
 
-export function planResume(local: LocalSession, server: ResumeResponse): ResumePlan {
+export function planResume(local: LocalSession, server: ResumeResponse, lostBy?: SocketLossCause): ResumePlan {
+	const pathLost = lostBy === 'silent';
 	const serverTransports = new Map(server.transports.map((t) => [t.id, t]));
 	const serverProducers = new Map(server.producers.map((p) => [p.id, p]));
 	const serverConsumers = new Map(server.consumers.map((c) => [c.id, c]));
@@ -70,7 +73,7 @@ export function planResume(local: LocalSession, server: ResumeResponse): ResumeP
 	for (const transport of local.transports) {
 		const held = serverTransports.get(transport.id);
 		if (!held) dropTransports.push(transport.direction);
-		else if (iceNeedsRestart(transport.connectionState, held.iceState as ServerIceState)) restartIce.push(transport.direction);
+		else if (iceNeedsRestart(transport.connectionState, held.iceState as ServerIceState, pathLost)) restartIce.push(transport.direction);
 	}
 	const dropped = (direction: TransportDirection) => dropTransports.includes(direction);
 
@@ -114,6 +117,7 @@ export function planResume(local: LocalSession, server: ResumeResponse): ResumeP
 	const dropDataConsumers = local.dataConsumerIds.filter((id) => dropped('recv') || !serverDataConsumers.has(id));
 
 	return {
+		pathLost,
 		dropTransports,
 		restartIce,
 		withdrawProducers,
@@ -135,6 +139,6 @@ export function planResume(local: LocalSession, server: ResumeResponse): ResumeP
 /** Whether the plan changes nothing: the connection dropped and came back with everything in place. */
 export function nothingToReconcile(plan: ResumePlan): boolean {
 	// The senders' pauses are the server's state shown again, not a difference.
-	const { senderPauses: _shown, ...differences } = plan;
+	const { senderPauses: _shown, pathLost: _cause, ...differences } = plan;
 	return Object.values(differences).every((value) => value === false || (Array.isArray(value) && value.length === 0));
 }
