@@ -164,7 +164,7 @@ export function unknownNameCases({ limits }: CorpusSettings): HostileCase[] {
 			send: { via: 'request', actor: typists[cases.length % typists.length]!, method, data },
 			expect: { code, reason },
 		});
-	const methods = ['dropTables', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'JOIN', 'join ', ' produce', 'produce\u0000', 'getRouterRtpCapabilities2', '', 'm'.repeat(2000), 'newConsumer', 'sessionEnded', 'admitted', 'mutePeers', 'closeTransport', 'closeConsumer'];
+	const methods = ['dropTables', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'JOIN', 'join ', ' produce', 'produce\u0000', 'getRouterRtpCapabilities2', '', 'm'.repeat(2000), 'newConsumer', 'sessionEnded', 'admitted', 'mutePeers', 'closeRouter', 'closeConsumer'];
 	for (const method of methods) add(`unknown method ${JSON.stringify(method.length > 40 ? `${method.slice(0, 12)}…(${method.length})` : method)}`, method, {}, 405, 'unknown method');
 	add('unknown method with data over the size limit', 'uploadFile', { blob: 'x'.repeat(limits.maxMessageBytes + 1024) }, 405, 'unknown method');
 	const enumCase = (description: string, method: RequestMethod, data: unknown, field: string) => add(description, method, data, 400, `invalid ${method} request: ${field}`);
