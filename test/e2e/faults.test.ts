@@ -424,6 +424,9 @@ describe.skipIf(unavailable !== undefined)('network faults on real links (namesp
 	});
 
 	it('when the client leaves, the observer sees peerClosed and the tile go (what the checks above would have caught)', async () => {
+		// Leave from a healthy connection: after the throttled link the signalling may still be catching up (a leave sent while reconnecting cannot arrive).
+		await client.page.locator('[data-testid="meeting-room"][data-session="joined"]').waitFor({ timeout: SIGNAL_TIMEOUT_MS });
+		await observer.page.locator('[data-testid="peer-tile"][data-display-name="Client"][data-reconnecting="false"]').waitFor({ timeout: 2 * SIGNAL_TIMEOUT_MS });
 		await client.page.locator('[data-testid="leave"]').click();
 		await tileOf(observer.page, 'Client').waitFor({ state: 'detached', timeout: SIGNAL_TIMEOUT_MS });
 		await until('the observer to record peerClosed', async () => ((await protooMessages(observer.page)).some((m) => m.method === 'peerClosed' && m.data.peerId === clientId) ? true : undefined), SIGNAL_TIMEOUT_MS);
