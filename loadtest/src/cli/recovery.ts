@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import type { Percentiles } from '../stats/percentiles.js';
 import { runRecovery } from '../recovery/RecoveryRun.js';
 import { SATURATED_PERCENT } from '../recovery/report.js';
+import { positive } from './options.js';
 import { projectRoot } from './root.js';
 
 const USAGE = `usage: npm run loadtest:recovery -- [options]
@@ -38,12 +39,6 @@ const { values } = parseArgs({
 if (values.help) {
 	console.log(USAGE);
 	process.exit(0);
-}
-
-function positive(name: string, text: string, min = 1): number {
-	const value = Number(text);
-	if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number ≥ ${min}, not ${text}`);
-	return value;
 }
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);

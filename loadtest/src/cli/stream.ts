@@ -10,6 +10,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAudience, type AudienceResult, type JoinPhase, type SteadyWindow } from '../stream/AudienceRun.js';
+import { positive } from './options.js';
 import { projectRoot } from './root.js';
 
 const USAGE = `usage: npm run loadtest:stream -- [options]
@@ -49,12 +50,6 @@ const { values } = parseArgs({
 if (values.help) {
 	console.log(USAGE);
 	process.exit(0);
-}
-
-function positive(name: string, text: string, min = 1): number {
-	const value = Number(text);
-	if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number ≥ ${min}, not ${text}`);
-	return value;
 }
 
 const f = (value: number | undefined, digits = 1): string => (value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : '–');
